@@ -1,0 +1,27 @@
+"""Command line: ``snnexact demo``, ``snnexact data info PATH`` (more subcommands join later)."""
+import argparse
+import sys
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="snnexact", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    from snnexact.data.cli import register as register_data
+    register_data(sub)
+    from snnexact.demo import register as register_demo
+    register_demo(sub)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"snnexact: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Network architecture and its parameters.
+
+A network is an input layer of ``sizes[0]`` units followed by spiking layers of ``sizes[1:]``
+neurons (hidden layers, then the output layer), all of one neuron model. Layer ``l`` (0-based over
+spiking layers) receives the spikes of the layer below through dense feed-forward weights
+``W[l]`` of shape ``(sizes[l+1], sizes[l])`` (``W[l][i, j]``: from presynaptic ``j`` to
+postsynaptic ``i``) and, if it is recurrent, its own spikes through ``R[l]`` of shape
+``(sizes[l+1], sizes[l+1])`` with a zero diagonal (no self-connections). The output layer is never
+recurrent.
+"""
+from dataclasses import dataclass, field
+import math
+
+import numpy as np
+
+from snnexact.neurons import LIF, QIF
+
+
+@dataclass(frozen=True)
+class Params:
+    """Weights of a network: ``W[l]`` per spiking layer, ``R[l]`` (array or ``None``)."""
+
+    W: tuple
+    R: tuple
+
+    def named(self):
+        """``{"W0": ..., "R0": ..., "W1": ...}``: the arrays by name (``R`` only where present)."""
+        out = {}
+        for l, (w, r) in enumerate(zip(self.W, self.R)):
+            out[f"W{l}"] = w
+            if r is not None:
+                out[f"R{l}"] = r
+        return out
+
+    def copy(self):
+        return Params(tuple(w.copy() for w in self.W),
+                      tuple(None if r is None else r.copy() for r in self.R))
+
+
+@dataclass(frozen=True)
+class Network:
+    """Architecture: ``neuron`` (``LIF`` or ``QIF``), ``sizes`` (inputs, hidden..., outputs) and
+    ``recurrent`` (a bool for all hidden layers, or one bool per hidden layer)."""
+
+    neuron: object
+    sizes: tuple
+    recurrent: object = False
+    recurrent_layers: tuple = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if not isinstance(self.neuron, (LIF, QIF)):
+            raise TypeError(f"neuron must be snnexact.LIF or snnexact.QIF, got {type(self.neuron).__name__}")
+        sizes = tuple(self.sizes) if np.ndim(self.sizes) == 1 else None
+        if sizes is None or len(sizes) < 2:
+            raise ValueError(f"sizes must list at least (n_inputs, n_outputs), got {self.sizes!r}")
+        for n in sizes:
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"sizes must be positive integers, got {self.sizes!r}")
+        sizes = tuple(int(n) for n in sizes)
+        n_hidden = len(sizes) - 2
+        if isinstance(self.recurrent, (bool, np.bool_)):
+            rec = (bool(self.recurrent),) * n_hidden
+        else:
+            rec = tuple(bool(r) for r in self.recurrent)
+            if len(rec) != n_hidden:
+                raise ValueError(f"recurrent must be a bool or one bool per hidden layer "
+                                 f"({n_hidden}), got {self.recurrent!r}")
+        object.__setattr__(self, "sizes", sizes)
+        object.__setattr__(self, "recurrent_layers", rec + (False,))
+
+    @property
+    def n_layers(self):
+        """Number of spiking layers (hidden layers plus the output layer)."""
+        return len(self.sizes) - 1
+
+    def init_params(self, seed, w_mean=None, w_std=None, r_std=None):
+        """Random weights, scaled by fan-in: ``W[l] ~ N(w_mean, w_std^2) / sqrt(fan_in)``.
+
+        Defaults: ``w_mean = 0`` and ``w_std`` = the single kick that fires a neuron from rest
+        (LIF: 4 theta; QIF: pi^2/4), so that the summed input of ``fan_in`` active units is of
+        that order. Recurrent weights are ``N(0, r_std^2) / sqrt(n)`` (default ``r_std`` a
+        quarter of that kick) with a zero diagonal.
+        """
+        rng = np.random.default_rng(seed)
+        scale = 4.0 * self.neuron.theta if isinstance(self.neuron, LIF) else math.pi ** 2 / 4
+        w_mean = 0.0 if w_mean is None else float(w_mean)
+        w_std = 1.0 * scale if w_std is None else float(w_std)
+        r_std = 0.25 * scale if r_std is None else float(r_std)
+        W, R = [], []
+        for l in range(self.n_layers):
+            n_in, n_out = self.sizes[l], self.sizes[l + 1]
+            W.append(rng.normal(w_mean, w_std, (n_out, n_in)) / math.sqrt(n_in))
+            if self.recurrent_layers[l]:
+                r = rng.normal(0.0, r_std, (n_out, n_out)) / math.sqrt(n_out)
+                np.fill_diagonal(r, 0.0)
+                R.append(r)
+            else:
+                R.append(None)
+        return Params(tuple(W), tuple(R))
+
+    def check_params(self, params):
+        """Validated float64 copies ``(W, R)`` of ``params``; raises naming the bad array."""
+        if not isinstance(params, Params):
+            raise TypeError(f"params must be snnexact.Params, got {type(params).__name__}")
+        if len(params.W) != self.n_layers or len(params.R) != self.n_layers:
+            raise ValueError(f"params must hold {self.n_layers} W and R entries, "
+                             f"got {len(params.W)} and {len(params.R)}")
+        W, R = [], []
+        for l in range(self.n_layers):
+            n_in, n_out = self.sizes[l], self.sizes[l + 1]
+            W.append(_as_weights(params.W[l], f"W[{l}]", (n_out, n_in)))
+            r = params.R[l]
+            if self.recurrent_layers[l]:
+                if r is None:
+                    raise ValueError(f"R[{l}] is None but layer {l} is recurrent")
+                r = _as_weights(r, f"R[{l}]", (n_out, n_out))
+                if np.any(np.diag(r) != 0.0):
+                    raise ValueError(f"R[{l}] must have a zero diagonal (no self-connections)")
+            elif r is not None:
+                raise ValueError(f"R[{l}] must be None: layer {l} is not recurrent")
+            R.append(r)
+        return W, R
+
+
+def _as_weights(a, name, shape):
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiu" or arr.dtype == np.bool_:
+        raise TypeError(f"{name} must be a real array, got dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr

@@ -1,0 +1,53 @@
+"""Bridges between snnexact objects and the plain-value oracles in reference/."""
+import numpy as np
+
+import reference
+import snnexact
+
+from tolerances import (CONDITION_PERTURBATION, SPIKE_TIME_ATOL, SPIKE_TIME_RTOL, STATE_ATOL,
+                        STATE_RTOL, scaled_error)
+
+
+def oracle(kind, net, params, times, units, T, initial_state=None, scale=1.0):
+    """Run ``reference.simulate_closed_form`` (kind="closed") or ``simulate_ode`` (kind="ode")."""
+    fn = {"closed": reference.simulate_closed_form, "ode": reference.simulate_ode}[kind]
+    V0 = I0 = None
+    if initial_state is not None:
+        V0 = [np.asarray(v, float) for v, _ in initial_state]
+        I0 = [np.asarray(i, float) for _, i in initial_state]
+    W = [w * scale for w in params.W]
+    R = [None if r is None else r * scale for r in params.R]
+    theta = net.neuron.theta if net.neuron.name == "lif" else 1.0
+    return fn(net.neuron.name, net.neuron.tau_m, W, R, np.asarray(times, float),
+              np.asarray(units, np.int64), T, theta=theta, V0=V0, I0=I0)
+
+
+def spike_counts(layers, sizes):
+    return [np.bincount(np.asarray(L.units, np.int64), minlength=n) for L, n in zip(layers, sizes[1:])]
+
+
+def well_conditioned(net, params, times, units, T, initial_state=None):
+    """True if scaling all weights by 1 -/+ CONDITION_PERTURBATION leaves every neuron's spike
+    count unchanged: then the spike sequence is a smooth function of the parameters here and
+    two exact implementations must agree to rounding."""
+    base = spike_counts(oracle("closed", net, params, times, units, T, initial_state), net.sizes)
+    for f in (1 - CONDITION_PERTURBATION, 1 + CONDITION_PERTURBATION):
+        other = spike_counts(oracle("closed", net, params, times, units, T, initial_state, f),
+                             net.sizes)
+        if any(not np.array_equal(a, b) for a, b in zip(base, other)):
+            return False
+    return True
+
+
+def assert_match(res, ref_layers):
+    """Spike trains equal in count and order, times and final states within tolerance."""
+    assert len(res.layers) == len(ref_layers)
+    for l, (got, ref) in enumerate(zip(res.layers, ref_layers)):
+        assert got.n_spikes == len(ref.times), (
+            f"layer {l}: {got.n_spikes} spikes, oracle {len(ref.times)}")
+        np.testing.assert_array_equal(got.units, ref.units, err_msg=f"layer {l} spike order")
+        err = scaled_error(got.times, ref.times, SPIKE_TIME_RTOL, SPIKE_TIME_ATOL)
+        assert np.all(err <= 1.0), f"layer {l}: spike time error {err.max():.3g} x tolerance"
+        for name in ("V", "I"):
+            err = scaled_error(getattr(got, name), getattr(ref, name), STATE_RTOL, STATE_ATOL)
+            assert np.all(err <= 1.0), f"layer {l}: {name}(T) error {err.max():.3g} x tolerance"
