@@ -275,7 +275,15 @@ def simulate(network, params, input_times, input_units, T, *, max_spikes=None,
         raise TypeError(f"network must be snnexact.Network, got {type(network).__name__}")
     W, R = network.check_params(params)
     times, units = check_input(input_times, input_units, network.sizes[0], T)
-    T = float(T)
+    return simulate_layers(network, W, R, times, units, float(T), network.n_layers,
+                           max_spikes=max_spikes, on_budget=on_budget,
+                           initial_state=initial_state, checkpoint_every=checkpoint_every)
+
+
+def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, on_budget="warn",
+                    initial_state=None, checkpoint_every=None):
+    """``simulate`` on validated arrays, for the first ``n_layers`` spiking layers only (the
+    non-spiking readouts of ``gradients.py`` take the last layer's place)."""
     budgets = _budgets(network, max_spikes)
     if on_budget not in ("warn", "raise", "ignore"):
         raise ValueError(f"on_budget must be 'warn', 'raise' or 'ignore', got {on_budget!r}")
@@ -283,7 +291,7 @@ def simulate(network, params, input_times, input_units, T, *, max_spikes=None,
     model, tau, theta = neuron.model_id, float(neuron.tau_m), float(neuron.theta)
     layers = []
     status, message = STATUS_OK, "ok"
-    for l in range(network.n_layers):
+    for l in range(n_layers):
         n = network.sizes[l + 1]
         V0, I0 = _initial(initial_state, l, n, neuron)
         S = _init_state(model, V0, I0)
@@ -308,7 +316,7 @@ def simulate(network, params, input_times, input_units, T, *, max_spikes=None,
         if on_budget == "raise":
             raise RuntimeError(message)
         if on_budget == "warn":
-                warnings.warn(message, SpikeBudgetWarning, stacklevel=2)
+            warnings.warn(message, SpikeBudgetWarning, stacklevel=3)
     return SimulationResult(tuple(layers), T, status, message)
 
 

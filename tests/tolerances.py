@@ -15,3 +15,8 @@ def scaled_error(got, ref, rtol, atol):
     same_inf = (got == ref)  # equal infinities (QIF V = -inf right after a reset)
     err = np.abs(got - ref) / (atol + rtol * np.abs(ref))
     return np.where(same_inf, 0.0, err)
+FD_STEP = 1e-6           # relative step of central finite differences
+FD_GRAD_RTOL = 1e-6      # exact gradient vs central differences (issue 3 standard)
+FD_GRAD_ATOL = 1e-7      # gradients that vanish (FD truncation + rounding ~ 1e-9 / h)
+READOUT_RTOL = 1e-10     # closed-form readout logits vs grid + scipy refinement / quad oracle
+READOUT_ATOL = 1e-12     # readout logits near zero (weights are O(1) in the tests)

@@ -122,14 +122,15 @@ def _sweep(S, out, flags, x, s, theta):
     ``(x, 1)`` with height ``(V+I)^2 / (4 I) >= theta``. Branch-free so it vectorises.
     """
     xx = x * x
+    V_, I_, Vo, Io = S[0], S[1], out[0], out[1]  # 1-D row views: contiguous, SIMD-friendly
     n_flag = 0
     for n in range(S.shape[1]):
-        V = S[0, n]
-        I = S[1, n]
+        V = V_[n]
+        I = I_[n]
         b = V + I
         Ve = b * x - I * xx
-        out[0, n] = Ve
-        out[1, n] = I * xx
+        Vo[n] = Ve
+        Io[n] = I * xx
         f = (Ve >= theta) | ((I > 0.0) & (b > 2.0 * I * x) & (b < 2.0 * I) & (b * b >= 4.0 * I * theta))
         flags[n] = f
         n_flag += f

@@ -160,30 +160,92 @@ def _series(z):
     return C, Sz
 
 
+# Series lengths for the sweep, chosen per event from the largest |z| = |c| s^2 of the layer
+# (s is shared, so one integer pass over c picks the shortest series that is exact for every
+# neuron). Truncation bound: the first omitted term z^(K+1)/(2K+2)! of C (S's is smaller, the
+# tail is geometric with ratio < 1/100) stays below 2^-56 in absolute value; by the Wronskian
+# C^2 - z S^2 = 1 the flow matrix has unit scale, so the truncation is below 1/8 ulp of it:
+#   5 terms (K = 4)  up to |z| <= 2^-7 :  (2^-7)^5 / 10!  = 8.0e-18
+#   8 terms (K = 7)  up to |z| <= 1/4  :  (1/4)^8 / 16!   = 7.3e-19   (Z_SERIES_MAX, _series)
+#  11 terms (K = 10) up to |z| <= 9/4  :  (9/4)^11 / 22!  = 6.7e-18
+# At |z| <= 9/4 the angle sqrt(|z|) <= 1.5 < pi, so at most one zero of y fits in the
+# interval and a sign change of y still detects every spike; beyond it a neuron is flagged
+# and flowed exactly (_exact_end).
+Z_SHORT = 2.0 ** -7
+Z_LONG = 2.25
+
+
+@jit
+def _series_short(z):
+    """``C(z)``, ``S(z)`` with k <= 4 (exact to 2^-56 for ``|z| <= Z_SHORT``)."""
+    C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320))))
+    Sz = 1.0 + z * (1 / 6 + z * (1 / 120 + z * (1 / 5040 + z * (1 / 362880))))
+    return C, Sz
+
+
+@jit
+def _series_long(z):
+    """``C(z)``, ``S(z)`` with k <= 10 (exact to 2^-56 for ``|z| <= Z_LONG``)."""
+    C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320 + z * (
+        1 / 3628800 + z * (1 / 479001600 + z * (1 / 87178291200 + z * (
+            1 / 20922789888000 + z * (1 / 6402373705728000 + z * (
+                1 / 2432902008176640000))))))))))
+    Sz = 1.0 + z * (1 / 6 + z * (1 / 120 + z * (1 / 5040 + z * (1 / 362880 + z * (
+        1 / 39916800 + z * (1 / 6227020800 + z * (1 / 1307674368000 + z * (
+            1 / 355687428096000 + z * (1 / 121645100408832000 + z * (
+                1 / 51090942171709440000))))))))))
+    return C, Sz
+
+
 @jit
 def _sweep(S, out, flags, x, s, theta):
     """Tentative flow of every neuron by the shared ``(x, s)`` into ``out`` with the series.
 
     Flags (returns their count) each neuron whose end value is not trustworthy or may hide a
     spike: ``y`` reaches zero (a spike), ``|z|`` beyond the series range (recomputed exactly), or
-    the pair ``(y, y')`` needs renormalising. With ``|z| <= 0.25 < pi^2`` at most one zero of
-    ``y`` fits in the interval, so a sign change of ``y`` detects every spike. Branch-free.
+    the pair ``(y, y')`` needs renormalising. With ``|z| <= 9/4 < pi^2`` at most one zero of
+    ``y`` fits in the interval, so a sign change of ``y`` detects every spike. The series
+    length is picked once per call from the largest ``|z|`` (an integer pass); each neuron loop
+    is branch-free and works on contiguous 1-D rows so that it vectorises.
     """
     s2 = s * s
+    c_ = S[2]
+    level = 0
+    for n in range(S.shape[1]):
+        a = abs(c_[n]) * s2  # == abs(z)
+        level = max(level, (a > Z_SHORT) + (a > Z_SERIES_MAX))
+    if level == 0:
+        return _sweep_level(S, out, flags, x, s, 0)
+    if level == 1:
+        return _sweep_level(S, out, flags, x, s, 1)
+    return _sweep_level(S, out, flags, x, s, 2)
+
+
+@jit
+def _sweep_level(S, out, flags, x, s, level):
+    s2 = s * s
+    zlim = Z_LONG if level == 2 else Z_SERIES_MAX
+    y_, yp_, c_ = S[0], S[1], S[2]
+    yo, ypo, co = out[0], out[1], out[2]
     n_flag = 0
     for n in range(S.shape[1]):
-        y = S[0, n]
-        yp = S[1, n]
-        c = S[2, n]
+        y = y_[n]
+        yp = yp_[n]
+        c = c_[n]
         z = -c * s2
-        C, Sz = _series(z)
+        if level == 0:
+            C, Sz = _series_short(z)
+        elif level == 1:
+            C, Sz = _series(z)
+        else:
+            C, Sz = _series_long(z)
         ye = y * C + yp * s * Sz
         ype = (yp * C - c * s * y * Sz) * x
-        out[0, n] = ye
-        out[1, n] = ype
-        out[2, n] = c * x * x
+        yo[n] = ye
+        ypo[n] = ype
+        co[n] = c * x * x
         mag = ye + abs(ype)
-        f = (ye <= 0.0) | (abs(z) > Z_SERIES_MAX) | (mag > _NORM_HI) | (mag < _NORM_LO)
+        f = (ye <= 0.0) | (abs(z) > zlim) | (mag > _NORM_HI) | (mag < _NORM_LO)
         flags[n] = f
         n_flag += f
     return n_flag

@@ -1,0 +1,12 @@
+"""Slow, obviously-correct oracles for snnexact.
+
+reference/ never imports snnexact (enforced by tests/test_reference.py), so a bug shared with the
+fast Numba code cannot pass both:
+
+* ``simulate_closed_form`` -- plain Python event loop with the closed-form flows and spike times;
+* ``simulate_ode`` -- the same network integrated numerically with scipy's solve_ivp.
+"""
+from .closed_form import LayerResult, simulate_closed_form
+from .ode import simulate_ode
+
+__all__ = ["LayerResult", "simulate_closed_form", "simulate_ode"]

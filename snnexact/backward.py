@@ -1,0 +1,195 @@
+"""Exact reverse pass over one layer's event log (the discrete adjoint; EventProp for LIF).
+
+The forward pass is a composition of closed-form maps with the event order held fixed: a flow of
+every neuron over each inter-event interval, additive jumps at input events, and at a spike of
+neuron ``m`` a reset of ``m`` plus a recurrent jump, where the interval that ends at the spike
+has the implicit length ``dt* (V_m, I_m)``. Reverse mode through that composition:
+
+* interval ``e`` (from event ``e-1`` to event ``e`` or ``T``): per neuron
+  ``lambda_start = J^T lambda_end`` with the flow Jacobian ``J`` (``neurons/*_adjoint.py``), and
+  ``g_dt = sum_n lambda_end . F(z_end)`` is the derivative with respect to the interval length;
+* a spike at the end of the interval: the length is ``dt*`` of the spiking neuron, so
+  ``lambda_m += (g_dt + G) grad dt*``, where ``G`` is the derivative with respect to the spike
+  time from everything later (later intervals, the next layer, the loss);
+* an input event: ``dL/dW[n, u] += lambda_I[n]`` and, for each unit ``u`` of the event, the time
+  derivative ``dL/dt_u = sum_n (2 lambda_I[n] - lambda_V[n]) W[n, u] / tau`` (moving an additive
+  current jump changes the vector field by ``(w, -2w)/tau``);
+* a spike event: ``dL/dR[n, m] += lambda_I[n]``; the reset erases ``lambda_V[m]``.
+
+States are recomputed segment by segment from the event-log checkpoints with the forward's own
+sweep, so memory stays O(events) and the recomputed states equal the forward's bit for bit.
+The spiking neuron's own voltage term is skipped at its spike (its adjoint is zero there while
+the QIF vector field is infinite).
+"""
+import math
+
+import numpy as np
+
+from snnexact._jit import jit
+from snnexact.neurons import lif, lif_adjoint, qif_adjoint
+from snnexact.simulate import _add_current, _exact_end, _reset, _state_VI, _sweep
+
+
+@jit
+def _flow_grad(model, V0, I0, dt, tau):
+    if model == lif.MODEL_ID:
+        return lif_adjoint.flow_grad(V0, I0, dt, tau)
+    return qif_adjoint.flow_grad(V0, I0, dt, tau)
+
+
+@jit
+def _field_V(model, V, I, tau):
+    if model == lif.MODEL_ID:
+        return (I - V) / tau
+    return (V * V - V + I) / tau
+
+
+@jit
+def _spike_time_grad(model, V0, I0, tau, theta):
+    if model == lif.MODEL_ID:
+        return lif_adjoint.spike_time_grad(V0, I0, tau, theta)
+    return qif_adjoint.spike_time_grad(V0, I0, tau)
+
+
+@jit
+def _replay(model, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, tau, theta,
+            Vb, Ib):
+    """Recompute states after events ``a..b-1`` from ``S`` (the state after ``a`` events, at
+    ``t_start``) with the forward's operations; ``Vb[j], Ib[j]`` = state after ``a + j - 1``
+    events (``j = 0``: the start)."""
+    N = S.shape[1]
+    out = np.empty_like(S)
+    flags = np.zeros(N, np.bool_)
+    V, I = _state_VI(model, S)
+    Vb[0] = V
+    Ib[0] = I
+    recurrent = RT.shape[0] > 0
+    t_cur = t_start
+    for e in range(a, b):
+        dt = log_t[e] - t_cur
+        x = math.exp(-dt / tau)
+        s = -math.expm1(-dt / tau)
+        if _sweep(model, S, out, flags, x, s, theta) > 0:
+            for n in range(N):
+                if flags[n]:
+                    _exact_end(model, S, out, n, x, s)
+        S, out = out, S
+        code = log_code[e]
+        if code >= 0:
+            _reset(model, S, code)
+            if recurrent:
+                _add_current(model, S, RT[code])
+        else:
+            k = -1 - code
+            for j in range(in_offsets[k], in_offsets[k + 1]):
+                _add_current(model, S, WT[in_units[j]])
+        t_cur = log_t[e]
+        V, I = _state_VI(model, S)
+        Vb[e - a + 1] = V
+        Ib[e - a + 1] = I
+
+
+@jit
+def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT,
+                   T, mu, lamV, lamI, dWT, dRT, g_in):
+    """Reverse pass over one layer. ``mu[i]``: dL/d(time of this layer's spike i) from outside;
+    ``lamV, lamI``: dL/d(V, I) at ``T`` (overwritten with dL/d(initial state)); accumulates
+    ``dWT`` (n_in, N), ``dRT`` (N, N, row m = presynaptic m) and ``g_in`` (per input spike)."""
+    N = lamV.shape[0]
+    E = log_t.shape[0]
+    recurrent = RT.shape[0] > 0
+    sp = 0
+    for e in range(E):
+        if log_code[e] >= 0:
+            sp += 1
+    Vb = np.empty((K + 1, N))
+    Ib = np.empty((K + 1, N))
+    G = 0.0  # dL/d(time of the event that ends the current interval), from later dependence
+    last_seg = E // K
+    for seg in range(last_seg, -1, -1):
+        a = seg * K
+        b = min(a + K, E)
+        S = ckpts[seg].copy()
+        t_start = 0.0 if a == 0 else log_t[a - 1]
+        _replay(model, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, tau,
+                theta, Vb, Ib)
+        e_hi = E if seg == last_seg else b - 1
+        for e in range(e_hi, a - 1, -1):
+            # ---- interval e: from event e-1 (or 0) to event e (or T)
+            t0 = 0.0 if e == 0 else log_t[e - 1]
+            t1 = T if e == E else log_t[e]
+            m = log_code[e] if e < E else -1  # spiking neuron at the end, or -1
+            g_dt = 0.0
+            j = e - a
+            for n in range(N):
+                V, I, dV_dV0, dV_dI0, dI_dI0 = _flow_grad(model, Vb[j, n], Ib[j, n], t1 - t0, tau)
+                lv = lamV[n]
+                li = lamI[n]
+                g_dt += li * (-2.0 * I / tau)
+                if n == m:
+                    lamV[n] = 0.0
+                    lamI[n] = li * dI_dI0
+                    continue
+                if lv != 0.0:
+                    g_dt += lv * _field_V(model, V, I, tau)
+                lamV[n] = lv * dV_dV0
+                lamI[n] = lv * dV_dI0 + li * dI_dI0
+            if m >= 0:
+                D = g_dt + G
+                _, dt_dV0, dt_dI0 = _spike_time_grad(model, Vb[j, m], Ib[j, m], tau, theta)
+                lamV[m] += D * dt_dV0
+                lamI[m] += D * dt_dI0
+            else:
+                G = -g_dt
+            # ---- the event e-1 that starts the interval
+            if e == 0:
+                break
+            code = log_code[e - 1]
+            if code >= 0:
+                sp -= 1
+                G += mu[sp]
+                if recurrent:
+                    for n in range(N):
+                        if n != code:
+                            dRT[code, n] += lamI[n]
+                lamV[code] = 0.0
+            else:
+                k = -1 - code
+                for jj in range(in_offsets[k], in_offsets[k + 1]):
+                    u = in_units[jj]
+                    acc = 0.0
+                    for n in range(N):
+                        dWT[u, n] += lamI[n]
+                        acc += (2.0 * lamI[n] - lamV[n]) * WT[u, n]
+                    g_in[jj] += acc / tau
+                G = 0.0
+
+
+def backward_network(network, W, R, res, mu, lamV, lamI):
+    """Reverse pass through the simulated layers of ``res`` (last to first).
+
+    ``mu[l]``: dL/d(spike times of layer l) from outside the layer (the loss); ``lamV[l],
+    lamI[l]``: dL/d(V, I at T). Returns ``(dW, dR, g_input)`` for the simulated layers, with
+    ``g_input`` = dL/d(input spike times). The input-time gradient of layer ``l`` becomes the
+    spike-time gradient of layer ``l - 1``. ``mu``, ``lamV`` and ``lamI`` are overwritten.
+    """
+    tau = float(network.neuron.tau_m)
+    theta = float(network.neuron.theta)
+    n = len(res.layers)
+    dW, dR = [None] * n, [None] * n
+    g_in = None
+    for l in range(n - 1, -1, -1):
+        log = res.layers[l].log
+        WT = np.ascontiguousarray(W[l].T)
+        RT = np.ascontiguousarray(R[l].T) if R[l] is not None else np.empty((0, W[l].shape[0]))
+        dWT = np.zeros_like(WT)
+        dRT = np.zeros_like(RT)
+        g_in = np.zeros(log.input_units.size)
+        backward_layer(network.neuron.model_id, tau, theta, log.times, log.codes,
+                       log.input_offsets, log.input_units, log.checkpoints, log.checkpoint_every,
+                       WT, RT, float(res.T), mu[l], lamV[l], lamI[l], dWT, dRT, g_in)
+        dW[l] = dWT.T.copy()
+        dR[l] = dRT.T.copy() if R[l] is not None else None
+        if l > 0:
+            mu[l - 1] = mu[l - 1] + g_in
+    return dW, dR, g_in

@@ -1,0 +1,172 @@
+"""Loss and exact gradient of one sample: ``loss`` and ``value_and_grad``.
+
+Readouts (THEORY.md section 5):
+
+* ``"first_spike"``: the last network layer spikes; ``t_o`` is each output neuron's first spike.
+  A silent QIF output uses its first pseudospike (``pseudo.py``), so its time passes
+  continuously through ``T`` and it receives a gradient. A silent LIF output counts as
+  ``t_o = T`` with zero gradient: nothing moves it (the paper's permanently silent neurons).
+* ``"max_voltage"`` / ``"integral"``: the last network layer is a non-spiking leaky readout of
+  the layer below (``losses.py``); cross-entropy on its maximum voltage over ``[0, T]`` or on its
+  ``exp(-t/T)``-weighted time integral.
+
+The gradient is the exact derivative of the simulated loss with the event order held fixed
+(``backward.py``); it matches central finite differences wherever the spike sequence does not
+change within the step.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from snnexact import losses
+from snnexact.backward import backward_network
+from snnexact.events import check_input
+from snnexact.network import Network, Params
+from snnexact.pseudo import DEFAULT_ALPHA, rate_pass, rate_pass_vjp
+from snnexact.simulate import simulate_layers
+
+READOUTS = ("first_spike", "max_voltage", "integral")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One sample's forward evaluation: the loss, the readout values (first spike times or
+    logits), the prediction, which outputs used pseudospikes, and the simulation result."""
+
+    loss: float
+    outputs: np.ndarray
+    prediction: int
+    pseudo_outputs: np.ndarray
+    simulation: object
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Readout and loss settings. ``tau_r``: softmax temperature of the first-spike loss (default
+    ``tau_m``); ``gamma``: weight of its ``exp(t_label/T) - 1`` term; ``alpha``: softplus
+    sharpness of the QIF pseudodynamics; ``pseudo``: use pseudospikes for silent QIF outputs."""
+
+    readout: str = "first_spike"
+    tau_r: float = None
+    gamma: float = 1e-2
+    alpha: float = DEFAULT_ALPHA
+    pseudo: bool = True
+
+    def __post_init__(self):
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {self.readout!r}")
+        if self.tau_r is not None and not self.tau_r > 0:
+            raise ValueError(f"tau_r must be > 0, got {self.tau_r!r}")
+        if not self.gamma >= 0:
+            raise ValueError(f"gamma must be >= 0, got {self.gamma!r}")
+        if not self.alpha > 0:
+            raise ValueError(f"alpha must be > 0, got {self.alpha!r}")
+
+
+def loss(network, params, input_times, input_units, label, T, readout="first_spike", **kwargs):
+    """Loss of one sample (no gradient); ``kwargs`` as for ``value_and_grad``."""
+    return evaluate(network, params, input_times, input_units, label, T, readout, **kwargs).loss
+
+
+def evaluate(network, params, input_times, input_units, label, T, readout="first_spike",
+             **kwargs):
+    """Forward evaluation of one sample (loss, readout values, prediction, simulation)."""
+    return _evaluate(network, params, input_times, input_units, label, T, readout, False,
+                     kwargs)[2]
+
+
+def value_and_grad(network, params, input_times, input_units, label, T, readout="first_spike",
+                   **kwargs):
+    """Loss of one sample and its exact gradient.
+
+    Returns ``(loss, grads, evaluation)``: ``grads`` is a ``Params`` with the same shapes as
+    ``params``; ``evaluation`` holds the readout values, the prediction and the
+    ``SimulationResult``. Keyword options: ``tau_r``, ``gamma``, ``alpha``, ``pseudo`` (see
+    ``LossConfig``), ``max_spikes`` and ``initial_state`` (see ``simulate``).
+    """
+    value, grads, ev = _evaluate(network, params, input_times, input_units, label, T, readout,
+                                 True, kwargs)
+    return value, grads, ev
+
+
+def _evaluate(network, params, input_times, input_units, label, T, readout, want_grad, kwargs):
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be snnexact.Network, got {type(network).__name__}")
+    sim_kw = {k: kwargs.pop(k) for k in ("max_spikes", "initial_state", "on_budget") if k in kwargs}
+    cfg = LossConfig(readout=readout, **kwargs)
+    n_out = network.sizes[-1]
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < n_out:
+        raise ValueError(f"label must be an integer in [0, {n_out}), got {label!r}")
+    W, R = network.check_params(params)
+    spiking_out = cfg.readout == "first_spike"
+    n_sim = network.n_layers if spiking_out else network.n_layers - 1
+    times, units = check_input(input_times, input_units, network.sizes[0], T)
+    res = simulate_layers(network, W, R, times, units, float(T), n_sim, **sim_kw)
+    tau = network.neuron.tau_m
+    mu = [np.zeros(L.n_spikes) for L in res.layers]
+    lamV = [np.zeros(n) for n in network.sizes[1:n_sim + 1]]
+    lamI = [np.zeros(n) for n in network.sizes[1:n_sim + 1]]
+    dW = [np.zeros_like(w) for w in W]
+    dR = [None if r is None else np.zeros_like(r) for r in R]
+    g_input = np.zeros(times.size)
+    if spiking_out:
+        out = res.layers[-1]
+        t_first = np.full(n_out, float(T))
+        first_idx = np.full(n_out, -1)
+        for i in range(out.n_spikes - 1, -1, -1):
+            t_first[out.units[i]] = out.times[i]
+            first_idx[out.units[i]] = i
+        silent = first_idx < 0
+        use_pseudo = cfg.pseudo and network.neuron.name == "qif" and silent.any()
+        if use_pseudo:
+            ps = rate_pass(W, R, [L.V for L in res.layers], [L.I for L in res.layers], tau,
+                           cfg.alpha)
+            t_first[silent] = T + ps.first_delay[-1][silent]
+        tau_r = tau if cfg.tau_r is None else cfg.tau_r
+        fs = losses.first_spike_loss(t_first, int(label), tau_r, float(T), cfg.gamma)
+        value, d_t, pred = fs.loss, fs.dloss_dt, fs.prediction
+        outputs, pseudo_outputs = t_first, silent if use_pseudo else np.zeros(n_out, bool)
+        if want_grad:
+            mu[-1][first_idx[~silent]] = d_t[~silent]
+            if use_pseudo:
+                g_delay = [np.zeros_like(x) for x in ps.rates]
+                g_delay[-1] = np.where(silent, d_t, 0.0)
+                pV, pI, pW, pR = rate_pass_vjp(ps, W, R, g_delay)
+                for l in range(n_sim):
+                    lamV[l] += pV[l]
+                    lamI[l] += pI[l]
+                    dW[l] += pW[l]
+                    if dR[l] is not None:
+                        dR[l] += pR[l]
+    else:
+        src_t, src_u = (res.layers[-1].times, res.layers[-1].units) if n_sim else (times, units)
+        ro = _readout(cfg.readout, src_t, src_u, W[-1], tau, float(T))
+        ce = losses.cross_entropy(ro.logits, int(label))
+        value, d_logits, pred = ce.loss, ce.dloss_dlogits, ce.prediction
+        outputs, pseudo_outputs = ro.logits, np.zeros(n_out, bool)
+        if want_grad:
+            vjp = ro.vjp(d_logits)
+            gW, g_t = vjp.dW, vjp.dtimes
+            dW[-1] += gW
+            if n_sim:
+                mu[-1] += g_t
+            else:
+                g_input += g_t
+    ev = Evaluation(float(value), outputs, int(pred), pseudo_outputs, res)
+    if not want_grad:
+        return float(value), None, ev
+    gW, gR, g_in = backward_network(network, W, R, res, mu, lamV, lamI)
+    for l in range(n_sim):
+        dW[l] += gW[l]
+        if dR[l] is not None:
+            dR[l] += gR[l]
+    if g_in is not None:
+        g_input += g_in
+    grads = Params(tuple(dW), tuple(dR))
+    return float(value), grads, ev
+
+
+def _readout(kind, times, units, W_out, tau, T):
+    if kind == "max_voltage":
+        return losses.max_voltage_readout(times, units, W_out, tau, T)
+    return losses.integral_readout(times, units, W_out, tau, T)

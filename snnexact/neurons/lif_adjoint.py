@@ -1,0 +1,43 @@
+r"""Derivative partners of ``lif.py``: sensitivities of the exact LIF flow and spike time.
+
+Flow over ``dt`` with ``x = exp(-dt/tau)``: ``V = (V0 + I0) x - I0 x^2``, ``I = I0 x^2``, so::
+
+    dV/dV0 = x,   dV/dI0 = x - x^2,   dI/dI0 = x^2,   dI/dV0 = 0,
+    d(V, I)/d(dt) = F(V, I) = ((-V + I) / tau, -2 I / tau)      (the vector field at the end).
+
+Spike time (implicit function theorem at ``V(dt*) = theta``) with
+``tau dV/dt* = I0 x*^2 - theta``::
+
+    d(dt*)/dV0 = -x* / Vdot*,     d(dt*)/dI0 = -(x* - x*^2) / Vdot* .
+
+``Vdot* -> 0`` at a grazing crossing, where the true gradient diverges like ``1/sqrt(D)``.
+"""
+import math
+
+from snnexact._jit import jit
+from snnexact.neurons.lif import next_spike_time
+
+
+@jit
+def flow_grad(V0, I0, dt, tau):
+    """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` after a spike-free flow over ``dt``."""
+    x = math.exp(-dt / tau)
+    xx = x * x
+    return (V0 + I0) * x - I0 * xx, I0 * xx, x, x - xx, xx
+
+
+@jit
+def vector_field(V, I, tau):
+    """``(dV/dt, dI/dt)`` at the state ``(V, I)``."""
+    return (I - V) / tau, -2.0 * I / tau
+
+
+@jit
+def spike_time_grad(V0, I0, tau, theta):
+    """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next threshold crossing (``inf, 0, 0`` if none)."""
+    dt = next_spike_time(V0, I0, tau, theta)
+    if dt == math.inf:
+        return dt, 0.0, 0.0
+    x = math.exp(-dt / tau)
+    vdot = (I0 * x * x - theta) / tau
+    return dt, -x / vdot, -(x - x * x) / vdot

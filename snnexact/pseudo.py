@@ -1,0 +1,118 @@
+r"""QIF pseudodynamics: pseudospike times for neurons that stay silent (THEORY.md section 4).
+
+After ``T`` the dynamics are replaced by a QIF with always-suprathreshold drive::
+
+    tau dV/dt = (V - 1/2)^2 + sigma,   sigma = softplus_alpha(I(T) + input)
+              = alpha ln(1 + exp((I(T) + input) / alpha)),
+
+so with ``q = (V(T) - 1/2) / sqrt(sigma)`` the pseudo-period is ``theta_p = tau pi / sqrt(sigma)``,
+the pseudo-phase ``phi_p = (tau / sqrt(sigma)) (arctan q + pi/2)`` and the k-th pseudospike is
+``t_k = T + k theta_p - phi_p``. As ``V(T) -> +inf``, ``phi_p -> theta_p`` and ``t_1 -> T``: spike
+times pass continuously through the trial end. ``V(T) = -inf`` (reset at ``T``) gives
+``phi_p = 0``.
+
+The drive ``input`` comes from a rate pass, layer by layer: the input layer has rate 0 and
+layer ``l`` gets ``input_l = W_l r_{l-1} + R_l r0_l`` with ``r = phi_p / theta_p`` in [0, 1];
+``r0_l`` is the rate of layer ``l`` computed with input 0 (THEORY.md: "recurrent layers use rates
+computed with input 0"; we read this as the recurrent part of the drive using those rates, so
+that no fixed point has to be solved). LIF has no such extension: a silent LIF neuron gets no
+gradient.
+"""
+from dataclasses import dataclass
+import math
+
+import numpy as np
+
+DEFAULT_ALPHA = 10.0
+
+
+def softplus(x, alpha):
+    """``alpha ln(1 + exp(x / alpha))``, computed without overflow, and its derivative."""
+    z = np.asarray(x, dtype=np.float64) / alpha
+    value = alpha * (np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))))
+    slope = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid(z), overflow-free
+    return value, slope
+
+
+def _phase(V, sigma):
+    """``(arctan q + pi/2) / pi`` (the rate ``r``) and ``q``; ``V = -inf`` gives 0."""
+    rs = np.sqrt(sigma)
+    q = (V - 0.5) / rs
+    return (np.arctan(q) + math.pi / 2) / math.pi, q
+
+
+@dataclass(frozen=True)
+class PseudoState:
+    """The rate pass: per layer the drive, ``sigma`` and its slope, ``q``, rates ``r`` and
+    ``r0`` (input 0), and the first pseudospike delay ``t_1 - T`` of every neuron."""
+
+    inputs: list
+    sigma: list
+    slope: list
+    q: list
+    rates: list
+    rates0: list
+    slope0: list
+    q0: list
+    sigma0: list
+    first_delay: list
+    tau: float
+    alpha: float
+
+
+def rate_pass(W, R, V_T, I_T, tau, alpha=DEFAULT_ALPHA):
+    """Pseudodynamics of every layer from the trial-end states ``V_T[l], I_T[l]``."""
+    out = {k: [] for k in ("inputs", "sigma", "slope", "q", "rates", "rates0", "slope0", "q0",
+                           "sigma0", "first_delay")}
+    r_prev = np.zeros(W[0].shape[1])
+    for l in range(len(W)):
+        sigma0, slope0 = softplus(I_T[l], alpha)
+        r0, q0 = _phase(V_T[l], sigma0)
+        drive = W[l] @ r_prev
+        if R[l] is not None:
+            drive = drive + R[l] @ r0
+        sigma, slope = softplus(I_T[l] + drive, alpha)
+        r, q = _phase(V_T[l], sigma)
+        delay = tau * math.pi / np.sqrt(sigma) * (1.0 - r)  # theta_p - phi_p
+        for k, v in zip(out, (drive, sigma, slope, q, r, r0, slope0, q0, sigma0, delay)):
+            out[k].append(v)
+        r_prev = r
+    return PseudoState(**out, tau=float(tau), alpha=float(alpha))
+
+
+def rate_pass_vjp(ps, W, R, g_delay):
+    """Pull ``g_delay[l]`` = dL/d(first pseudospike delay) back to the trial-end states and the
+    weights. Returns ``(lamV_T, lamI_T, dW, dR)`` lists (``dR[l]`` None where ``R[l]`` is)."""
+    L = len(W)
+    lamV = [np.zeros_like(x) for x in ps.rates]
+    lamI = [np.zeros_like(x) for x in ps.rates]
+    dW = [np.zeros_like(w) for w in W]
+    dR = [None if r is None else np.zeros_like(r) for r in R]
+    g_r = [np.zeros_like(x) for x in ps.rates]  # dL/d(rate r of layer l)
+    tau = ps.tau
+    for l in range(L - 1, -1, -1):
+        sigma, q, r = ps.sigma[l], ps.q[l], ps.rates[l]
+        rs = np.sqrt(sigma)
+        # delay P = tau pi / sqrt(sigma) (1 - r);  r = (arctan q + pi/2)/pi,  q = (V - 1/2)/sqrt(sigma)
+        dr_dq = 1.0 / (math.pi * (1.0 + q * q))
+        P = tau * math.pi / rs * (1.0 - r)
+        gd = g_delay[l]
+        g_rl = g_r[l] - gd * tau * math.pi / rs  # total dL/dr at fixed sigma
+        g_q = g_rl * dr_dq
+        g_sigma = gd * (-P / (2.0 * sigma)) + g_q * (-q / (2.0 * sigma))
+        finite = np.isfinite(q)
+        lamV[l] += np.where(finite, g_q / rs, 0.0)
+        g_x = g_sigma * ps.slope[l]  # dL/d(I_T + drive)
+        lamI[l] += g_x
+        if l > 0:
+            dW[l] += np.outer(g_x, ps.rates[l - 1])
+            g_r[l - 1] += W[l].T @ g_x
+        if R[l] is not None:
+            dR[l] += np.outer(g_x, ps.rates0[l])
+            np.fill_diagonal(dR[l], 0.0)
+            g_r0 = R[l].T @ g_x
+            q0, sigma0 = ps.q0[l], ps.sigma0[l]
+            g_q0 = g_r0 / (math.pi * (1.0 + q0 * q0))
+            lamV[l] += np.where(np.isfinite(q0), g_q0 / np.sqrt(sigma0), 0.0)
+            lamI[l] += g_q0 * (-q0 / (2.0 * sigma0)) * np.where(np.isfinite(q0), 1.0, 0.0) * ps.slope0[l]
+    return lamV, lamI, dW, dR
