@@ -1,4 +1,4 @@
-"""Command line: ``snnexact demo``, ``snnexact data info PATH`` (more subcommands join later)."""
+"""Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``data info``, ``demo``."""
 import argparse
 import sys
 
@@ -10,6 +10,8 @@ def build_parser():
     register_data(sub)
     from snnexact.demo import register as register_demo
     register_demo(sub)
+    from snnexact.commands import register as register_commands
+    register_commands(sub)
     return parser
 
 

@@ -31,13 +31,19 @@ READOUTS = ("first_spike", "max_voltage", "integral")
 @dataclass(frozen=True)
 class Evaluation:
     """One sample's forward evaluation: the loss, the readout values (first spike times or
-    logits), the prediction, which outputs used pseudospikes, and the simulation result."""
+    logits), the prediction, which outputs used pseudospikes, and the simulation result.
+
+    First-spike readout: the prediction is the output that fires first; a silent output only
+    competes through its pseudospike (QIF), and ``-1`` means no output fired at all (counted as
+    wrong). ``prediction_no_pseudo`` ignores pseudospikes (ordinary spikes in ``[0, T]`` only).
+    """
 
     loss: float
     outputs: np.ndarray
     prediction: int
     pseudo_outputs: np.ndarray
     simulation: object
+    prediction_no_pseudo: int
 
 
 @dataclass(frozen=True)
@@ -98,9 +104,17 @@ def _evaluate(network, params, input_times, input_units, label, T, readout, want
     if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < n_out:
         raise ValueError(f"label must be an integer in [0, {n_out}), got {label!r}")
     W, R = network.check_params(params)
+    times, units = check_input(input_times, input_units, network.sizes[0], T)
+    return sample_value_and_grad(network, W, R, times, units, int(label), float(T), cfg,
+                                 want_grad, **sim_kw)
+
+
+def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad, **sim_kw):
+    """Core of ``value_and_grad`` on validated arrays (``W, R`` lists of float64 arrays, sorted
+    ``times``, int64 ``units``); returns ``(loss, grads or None, Evaluation)``."""
+    n_out = network.sizes[-1]
     spiking_out = cfg.readout == "first_spike"
     n_sim = network.n_layers if spiking_out else network.n_layers - 1
-    times, units = check_input(input_times, input_units, network.sizes[0], T)
     res = simulate_layers(network, W, R, times, units, float(T), n_sim, **sim_kw)
     tau = network.neuron.tau_m
     mu = [np.zeros(L.n_spikes) for L in res.layers]
@@ -126,6 +140,8 @@ def _evaluate(network, params, input_times, input_units, label, T, readout, want
         fs = losses.first_spike_loss(t_first, int(label), tau_r, float(T), cfg.gamma)
         value, d_t, pred = fs.loss, fs.dloss_dt, fs.prediction
         outputs, pseudo_outputs = t_first, silent if use_pseudo else np.zeros(n_out, bool)
+        pred = _first_to_fire(np.where(silent & ~pseudo_outputs, np.inf, t_first))
+        pred_plain = _first_to_fire(np.where(silent, np.inf, t_first))
         if want_grad:
             mu[-1][first_idx[~silent]] = d_t[~silent]
             if use_pseudo:
@@ -144,6 +160,7 @@ def _evaluate(network, params, input_times, input_units, label, T, readout, want
         ce = losses.cross_entropy(ro.logits, int(label))
         value, d_logits, pred = ce.loss, ce.dloss_dlogits, ce.prediction
         outputs, pseudo_outputs = ro.logits, np.zeros(n_out, bool)
+        pred_plain = pred
         if want_grad:
             vjp = ro.vjp(d_logits)
             gW, g_t = vjp.dW, vjp.dtimes
@@ -152,7 +169,7 @@ def _evaluate(network, params, input_times, input_units, label, T, readout, want
                 mu[-1] += g_t
             else:
                 g_input += g_t
-    ev = Evaluation(float(value), outputs, int(pred), pseudo_outputs, res)
+    ev = Evaluation(float(value), outputs, int(pred), pseudo_outputs, res, int(pred_plain))
     if not want_grad:
         return float(value), None, ev
     gW, gR, g_in = backward_network(network, W, R, res, mu, lamV, lamI)
@@ -164,6 +181,10 @@ def _evaluate(network, params, input_times, input_units, label, T, readout, want
         g_input += g_in
     grads = Params(tuple(dW), tuple(dR))
     return float(value), grads, ev
+
+
+def _first_to_fire(t):
+    return int(np.argmin(t)) if np.isfinite(t).any() else -1
 
 
 def _readout(kind, times, units, W_out, tau, T):

@@ -370,7 +370,7 @@ def _max_forward(ev_t, offsets, units, W, tau, T, logits, piece, kind, xloc, t_m
                 a = v + c                         # u = a x - c x^2
                 xs = a / (2.0 * c)
                 if x_end < xs < 1.0:
-                    val = a * a / (4.0 * c)
+                    val = 0.5 * a * xs            # = a^2 / (4c), without squaring a
                     if val > logits[o]:
                         logits[o] = val
                         piece[o] = k

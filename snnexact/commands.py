@@ -1,0 +1,110 @@
+"""Subcommands ``snnexact train``, ``snnexact evaluate`` and ``snnexact compare``."""
+
+import json
+from pathlib import Path
+
+from snnexact import checkpoint
+from snnexact.config import TrainConfig, config_from_json, load_config
+from snnexact.compare import compare
+from snnexact.data.splits import load_splits
+from snnexact.parallel import executor
+from snnexact.train import build_network, evaluate_split, train
+
+# flags shared by train and compare: name -> (type, help)
+_FLAGS = {
+    "model": (str, "lif or qif"), "hidden": (int, "hidden layer sizes", "+"),
+    "recurrent": (None, "recurrent hidden layers"), "tau_m": (float, "membrane time constant"),
+    "T": (float, "trial length"), "readout": (str, "first_spike, max_voltage or integral"),
+    "optimiser": (str, "adam or adabelief"), "lr": (float, "learning rate"),
+    "lr_schedule": (str, "constant, cosine or step"), "epochs": (int, "epochs"),
+    "batch_size": (int, "batch size"), "clip_norm": (float, "gradient clipping (global norm)"),
+    "seed": (int, "random seed"), "n_jobs": (int, "worker processes or threads"),
+    "backend": (str, "loky, threads or dask"), "scheduler": (str, "Dask scheduler address"),
+    "pool": (int, "pool input channels by this factor"), "max_samples": (int, "use only the first N samples of each split"),
+    "chunk_size": (int, "samples per parallel task"), "checkpoint_every": (int, "also checkpoint every N batches"),
+}
+
+
+def _add_flags(p, skip=()):
+    p.add_argument("--config", help="TOML file with TrainConfig fields")
+    p.add_argument("--data", help="SHD-layout file or folder (default: embedded Yin-Yang)")
+    for name, spec in _FLAGS.items():
+        if name in skip:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if spec[0] is None:
+            p.add_argument(flag, dest=name, action="store_true", default=None, help=spec[1])
+        else:
+            p.add_argument(flag, dest=name, type=spec[0], nargs=spec[2] if len(spec) > 2 else None,
+                           default=None, help=spec[1])
+
+
+def _config(args, **defaults):
+    overrides = {name: getattr(args, name, None) for name in _FLAGS}
+    if overrides.get("hidden") is not None:
+        overrides["hidden"] = tuple(overrides["hidden"])
+    if args.data:
+        overrides.update(dataset="shd", data_path=args.data)
+    base = {k: v for k, v in defaults.items() if overrides.get(k) is None}
+    if args.config:
+        cfg = load_config(args.config, **overrides)
+        return cfg
+    return load_config(None, **{**base, **overrides})
+
+
+def cmd_train(args):
+    cfg = _config(args)
+    out = Path(args.out)
+    _, _, history = train(cfg, out, resume=args.resume)
+    last = history[-1] if history else {}
+    print(json.dumps({k: last[k] for k in last if not k.startswith("train_")}, indent=1))
+    print(f"results in {out} (config.toml, metrics.jsonl, checkpoint.npz)")
+
+
+def cmd_evaluate(args):
+    params, _, meta = checkpoint.load(args.checkpoint)
+    cfg = config_from_json(meta["config"])
+    if args.data:
+        cfg = load_config(None, **{**json.loads(meta["config"]), "dataset": "shd",
+                                   "data_path": args.data})
+    train_set, val_set, test_set, n_in, n_out = load_splits(cfg)
+    network = build_network(cfg, n_in, n_out)
+    network.check_params(params)
+    with executor(cfg.backend if cfg.backend != "dask" else "loky", args.n_jobs or 1) as run:
+        for name, split in (("validation", val_set), ("test", test_set)):
+            m = evaluate_split(run, network, params, split, cfg)
+            print(f"{name}: " + ", ".join(f"{k} {v:.4g}" for k, v in m.items()))
+
+
+COMPARE_DEFAULTS = dict(epochs=12, n_jobs=2)
+
+
+def cmd_compare(args):
+    cfg = _config(args, **COMPARE_DEFAULTS)
+    seeds = args.seeds if args.seeds else [0]
+    compare(cfg, seeds, args.out, resume=args.resume, progress=not args.no_progress)
+
+
+def register(sub):
+    p = sub.add_parser("train", help="train one network (flags and/or a TOML config)")
+    _add_flags(p)
+    p.add_argument("--out", default="runs/train", help="output folder")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--data", help="SHD-layout file or folder (default: the run's data)")
+    p.add_argument("--n-jobs", dest="n_jobs", type=int, default=1)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", help="main job: train LIF and QIF side by side and compare")
+    _add_flags(p, skip=("model",))
+    p.add_argument("--seeds", type=int, nargs="+", help="seeds (default: 0)")
+    p.add_argument("--out", default="runs/compare", help="output folder")
+    p.add_argument("--resume", action="store_true", help="continue interrupted runs")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_compare)
+
+
+

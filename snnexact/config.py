@@ -1,0 +1,128 @@
+"""Training settings: one frozen dataclass, loadable from TOML, written beside every run."""
+from dataclasses import asdict, dataclass, field, fields, replace
+import json
+import tomllib
+
+from snnexact.gradients import READOUTS
+from snnexact.optim import OPTIMISERS, SCHEDULES
+
+BACKENDS = ("loky", "threads", "dask")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (neuron parameters live in ``model``/``tau_m``/
+    ``theta``; the rest is data, loss, optimisation and execution)."""
+
+    # network
+    model: str = "qif"
+    hidden: tuple = (60,)
+    recurrent: bool = False
+    tau_m: float = 1.0
+    theta: float = 1.0
+    T: float = 4.0
+    # readout and loss
+    readout: str = "first_spike"
+    tau_r: float = None
+    gamma: float = 1e-2
+    alpha: float = 10.0
+    pseudo: bool = True
+    # initialisation (None: Network.init_params defaults, in units of the firing kick)
+    w_mean: float = None
+    w_std: float = None
+    r_std: float = None
+    # optimisation
+    optimiser: str = "adabelief"
+    lr: float = 5e-3
+    lr_schedule: str = "cosine"
+    lr_step_every: int = None
+    epochs: int = 20
+    batch_size: int = 32
+    clip_norm: float = None
+    # data
+    dataset: str = "yinyang"
+    data_path: str = None
+    t_early: float = 0.0
+    t_late: float = 2.0
+    bias_time: float = 0.0
+    pool: int = 1
+    time_scale: float = 1.0
+    max_input_spikes: int = None
+    channel_shift: int = 0
+    time_jitter: float = 0.0
+    validation_fraction: float = 0.1
+    max_samples: int = None
+    # execution
+    seed: int = 0
+    n_jobs: int = 1
+    backend: str = "loky"
+    scheduler: str = None
+    chunk_size: int = 16
+    max_spikes: int = None
+    checkpoint_every: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        checks = [
+            ("model", self.model in ("lif", "qif"), "'lif' or 'qif'"),
+            ("readout", self.readout in READOUTS, f"one of {READOUTS}"),
+            ("optimiser", self.optimiser in OPTIMISERS, f"one of {OPTIMISERS}"),
+            ("lr_schedule", self.lr_schedule in SCHEDULES, f"one of {SCHEDULES}"),
+            ("backend", self.backend in BACKENDS, f"one of {BACKENDS}"),
+            ("tau_m", self.tau_m > 0, "> 0"), ("T", self.T > 0, "> 0"),
+            ("lr", self.lr > 0, "> 0"), ("epochs", self.epochs >= 0, ">= 0"),
+            ("batch_size", self.batch_size >= 1, ">= 1"), ("chunk_size", self.chunk_size >= 1, ">= 1"),
+            ("n_jobs", self.n_jobs >= 1, ">= 1"), ("pool", self.pool >= 1, ">= 1"),
+            ("validation_fraction", 0 <= self.validation_fraction < 1, "in [0, 1)"),
+        ]
+        for name, ok, want in checks:
+            if not ok:
+                raise ValueError(f"config: {name} must be {want}, got {getattr(self, name)!r}")
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        if self.backend == "dask" and not self.scheduler:
+            raise ValueError("config: backend 'dask' needs scheduler (e.g. tcp://127.0.0.1:8786)")
+
+    def to_json(self):
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    def to_toml(self):
+        lines = []
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is None or f.name == "extra":
+                continue
+            lines.append(f"{f.name} = {_toml_value(v)}")
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (tuple, list)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, str):
+        return json.dumps(v)
+    return repr(v)
+
+
+def load_config(path=None, **overrides):
+    """``TrainConfig`` from a TOML file (unknown keys are an error) with ``overrides`` on top
+    (``None`` overrides are ignored)."""
+    values = {}
+    if path is not None:
+        with open(path, "rb") as fh:
+            values = tomllib.load(fh)
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"config file {path}: unknown keys {sorted(unknown)}")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**values)
+
+
+def config_from_json(text):
+    return TrainConfig(**json.loads(text))
+
+
+def with_changes(cfg, **changes):
+    return replace(cfg, **changes)

@@ -1,0 +1,107 @@
+"""Train/validation/test splits for training, with the deterministic input transforms applied
+once and the random augmentations applied per sample and epoch from a keyed seed."""
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from snnexact.data.shd import SHDDataset
+from snnexact.data.transforms import (ChannelShift, Compose, Crop, MaxSpikes, PoolChannels,
+                                      TimeJitter, TimeScale)
+from snnexact.data.yinyang import YinYangDataset
+
+SPLIT_SEED = 20260  # fixed, so every run and seed is validated on the same held-out samples
+
+
+@dataclass(frozen=True)
+class Split:
+    """Pre-transformed samples of one split: lists of (times, units) and the labels."""
+
+    name: str
+    times: list
+    units: list
+    labels: np.ndarray
+    n_channels: int
+    n_classes: int
+
+    def __len__(self):
+        return self.labels.size
+
+
+def load_splits(cfg):
+    """``(train, validation, test, n_inputs, n_classes)`` for a ``TrainConfig``.
+
+    ``dataset = "yinyang"``: the published splits, first-spike-time encoded. Otherwise
+    ``data_path`` names an SHD-layout file or a folder holding ``*train*.h5`` and ``*test*.h5``;
+    the validation split is a fixed random ``validation_fraction`` of the training file
+    (the same for every run seed).
+    """
+    if cfg.dataset == "yinyang":
+        raw = {s: YinYangDataset(s, cfg.t_early, cfg.t_late, cfg.bias_time)
+               for s in ("train", "validation", "test")}
+        splits = [_from_dataset(raw[s], s, None, cfg.max_samples) for s in raw]
+        return (*splits, 5, 3)
+    if cfg.data_path is None:
+        raise ValueError("config: data_path is required unless dataset = 'yinyang'")
+    train_file, test_file = _find_files(Path(cfg.data_path))
+    train_ds, test_ds = SHDDataset(train_file), SHDDataset(test_file)
+    pool = PoolChannels(cfg.pool, train_ds.n_channels) if cfg.pool > 1 else None
+    steps = [TimeScale(cfg.time_scale)] if cfg.time_scale != 1.0 else []
+    steps.append(Crop(0.0, cfg.T))
+    if pool is not None:
+        steps.append(pool)
+    if cfg.max_input_spikes:
+        steps.append(MaxSpikes(cfg.max_input_spikes))
+    tf = Compose(steps)
+    n_in = pool.n_out if pool is not None else train_ds.n_channels
+    n_classes = max(train_ds.n_classes, test_ds.n_classes)
+    full = _from_dataset(train_ds, "train", tf, cfg.max_samples)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(full))
+    n_val = int(round(cfg.validation_fraction * len(full)))
+    val, train = _subset(full, order[:n_val], "validation"), _subset(full, order[n_val:], "train")
+    test = _from_dataset(test_ds, "test", tf, cfg.max_samples)
+    return train, val, test, n_in, n_classes
+
+
+def augmentation(cfg, n_channels):
+    """The random training augmentations of ``cfg`` (``None`` if there are none)."""
+    steps = []
+    if cfg.channel_shift:
+        steps.append(ChannelShift(cfg.channel_shift, n_channels))
+    if cfg.time_jitter:
+        steps.append(TimeJitter(cfg.time_jitter))
+    return Compose(steps) if steps else None
+
+
+def _find_files(path):
+    if path.is_file():
+        test = Path(str(path).replace("train", "test"))
+        if test == path or not test.exists():
+            raise ValueError(f"data_path {path}: cannot find the matching test file {test}")
+        return path, test
+    if not path.is_dir():
+        raise FileNotFoundError(f"data_path {path} does not exist. SHD is published by Cramer et "
+                                "al. (2020) at https://zenkelab.org/datasets/; pass the folder "
+                                "holding shd_train.h5 and shd_test.h5")
+    train = sorted(path.glob("*train*.h5")) + sorted(path.glob("*train*.h5.gz"))
+    test = sorted(path.glob("*test*.h5")) + sorted(path.glob("*test*.h5.gz"))
+    if not train or not test:
+        raise ValueError(f"data_path {path}: expected files named *train*.h5 and *test*.h5")
+    return train[0], test[0]
+
+
+def _from_dataset(ds, name, tf, max_samples):
+    n = len(ds) if max_samples is None else min(len(ds), int(max_samples))
+    times, units, labels = [], [], []
+    for i in range(n):
+        s = ds[i]
+        t, u = (s.times, s.units) if tf is None else tf(s.times, s.units)
+        times.append(np.ascontiguousarray(t, np.float64))
+        units.append(np.ascontiguousarray(u, np.int64))
+        labels.append(s.label)
+    return Split(name, times, units, np.asarray(labels, np.int64), ds.n_channels, ds.n_classes)
+
+
+def _subset(split, idx, name):
+    return Split(name, [split.times[i] for i in idx], [split.units[i] for i in idx],
+                 split.labels[idx], split.n_channels, split.n_classes)

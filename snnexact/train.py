@@ -1,0 +1,223 @@
+"""Minibatch training with exact gradients, spread over CPU cores.
+
+Per batch, the samples are cut into fixed chunks of ``chunk_size`` (independent of the number of
+workers); each chunk sums its samples' gradients in sample order, and the chunk sums are added in
+chunk order. The result is therefore bitwise identical for any ``n_jobs`` and backend. All
+randomness (initialisation, shuffling, augmentation) is drawn from generators keyed by
+``(seed, purpose, epoch, sample)``, so a run resumed from a checkpoint continues exactly.
+"""
+from dataclasses import dataclass
+import json
+import math
+from pathlib import Path
+import time
+
+import numpy as np
+
+from snnexact import checkpoint, optim
+from snnexact.data.splits import augmentation, load_splits
+from snnexact.gradients import LossConfig, sample_value_and_grad
+from snnexact.network import Network, Params
+from snnexact.neurons import LIF, QIF
+from snnexact.parallel import executor
+
+CHECKPOINT = "checkpoint.npz"
+METRICS = "metrics.jsonl"
+CONFIG = "config.toml"
+
+
+def build_network(cfg, n_in, n_out):
+    neuron = LIF(cfg.tau_m, cfg.theta) if cfg.model == "lif" else QIF(cfg.tau_m)
+    return Network(neuron, (n_in, *cfg.hidden, n_out), recurrent=cfg.recurrent)
+
+
+def loss_config(cfg):
+    return LossConfig(readout=cfg.readout, tau_r=cfg.tau_r, gamma=cfg.gamma, alpha=cfg.alpha,
+                      pseudo=cfg.pseudo)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs for one chunk (picklable, small apart from the weights)."""
+
+    network: Network
+    W: list
+    R: list
+    T: float
+    loss_cfg: LossConfig
+    max_spikes: object
+    want_grad: bool
+
+
+def _run_chunk(args):
+    """Sum of losses and gradients over one chunk, in sample order, plus per-sample records."""
+    job, samples = args
+    gW = [np.zeros_like(w) for w in job.W] if job.want_grad else None
+    gR = [None if r is None else np.zeros_like(r) for r in job.R] if job.want_grad else None
+    total = 0.0
+    records = []
+    for times, units, label in samples:
+        value, grads, ev = sample_value_and_grad(job.network, job.W, job.R, times, units, label,
+                                                 job.T, job.loss_cfg, job.want_grad,
+                                                 max_spikes=job.max_spikes, on_budget="ignore")
+        total += value
+        if job.want_grad:
+            for l in range(len(gW)):
+                gW[l] += grads.W[l]
+                if gR[l] is not None:
+                    gR[l] += grads.R[l]
+        layers = ev.simulation.layers
+        hidden = layers[:len(job.network.sizes) - 2]
+        counts = [np.bincount(L.units, minlength=job.network.sizes[l + 1])
+                  for l, L in enumerate(hidden)]
+        records.append((value, ev.prediction, ev.prediction_no_pseudo, label,
+                        ev.simulation.status, counts))
+    return total, gW, gR, records
+
+
+def _chunks(items, size):
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _gather(split, idx, aug, cfg, epoch):
+    out = []
+    for i in idx:
+        t, u = split.times[i], split.units[i]
+        if aug is not None:
+            t, u = aug(t, u, rng=np.random.default_rng([cfg.seed, 3, epoch, int(i)]))
+        out.append((t, u, int(split.labels[i])))
+    return out
+
+
+def evaluate_split(run, network, params, split, cfg):
+    """Loss, accuracies (with/without pseudospikes), hidden activity of ``params`` on ``split``."""
+    job = _Job(network, list(params.W), list(params.R), cfg.T, loss_config(cfg), cfg.max_spikes,
+               False)
+    samples = _gather(split, range(len(split)), None, cfg, 0)
+    results = run(_run_chunk, [(job, c) for c in _chunks(samples, cfg.chunk_size)])
+    return summarise([r for res in results for r in res[3]], network)
+
+
+def summarise(records, network):
+    n = len(records)
+    if n == 0:
+        return {}
+    loss = sum(r[0] for r in records) / n
+    acc = sum(r[1] == r[3] for r in records) / n
+    acc_plain = sum(r[2] == r[3] for r in records) / n
+    out = {"loss": loss, "acc": acc, "acc_no_pseudo": acc_plain,
+           "budget_hits": int(sum(r[4] != 0 for r in records))}
+    n_hidden_layers = len(network.sizes) - 2
+    if n_hidden_layers:
+        totals = [sum(r[5][l] for r in records) for l in range(n_hidden_layers)]
+        out["hidden_spikes_per_sample"] = float(sum(t.sum() for t in totals)) / n
+        out["silent_hidden_fraction"] = float(np.mean(np.concatenate(totals) == 0))
+    return out
+
+
+def train(cfg, out_dir, resume=False, progress=True, splits=None):
+    """Train per ``cfg``; writes ``config.toml``, ``metrics.jsonl`` and ``checkpoint.npz`` into
+    ``out_dir``. With ``resume`` it continues from the checkpoint there. Returns
+    ``(network, params, history)``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out_dir / CHECKPOINT
+    train_set, val_set, test_set, n_in, n_out = splits if splits is not None else load_splits(cfg)
+    network = build_network(cfg, n_in, n_out)
+    if resume and ckpt_path.exists():
+        params, opt_state, meta = checkpoint.load(ckpt_path)
+        if json.loads(meta["config"]) != json.loads(cfg.to_json()):
+            raise ValueError(f"--resume: the config differs from the one in {ckpt_path}")
+        start_epoch, start_batch, history = meta["epoch"], meta["batch"], meta["history"]
+        epoch_acc = meta["extra"].get("epoch_records", [])
+    else:
+        params = network.init_params([cfg.seed, 1], cfg.w_mean, cfg.w_std, cfg.r_std)
+        opt_state = optim.init_state(params)
+        start_epoch, start_batch, history, epoch_acc = 0, 0, [], []
+    (out_dir / CONFIG).write_text(cfg.to_toml())
+    _write_metrics(out_dir / METRICS, history)
+    aug = augmentation(cfg, n_in)
+    n_batches = math.ceil(len(train_set) / cfg.batch_size)
+    bar = _progress(progress, cfg.epochs * n_batches, start_epoch * n_batches + start_batch,
+                    f"{cfg.model.upper()} seed {cfg.seed}")
+    with executor(cfg.backend, cfg.n_jobs, cfg.scheduler) as run:
+        for epoch in range(start_epoch, cfg.epochs):
+            t0 = time.perf_counter()
+            lr = optim.learning_rate(cfg.lr, cfg.lr_schedule, epoch, cfg.epochs, cfg.lr_step_every)
+            order = np.random.default_rng([cfg.seed, 2, epoch]).permutation(len(train_set))
+            records = [tuple(r) for r in epoch_acc] if epoch == start_epoch else []
+            for b in range(start_batch if epoch == start_epoch else 0, n_batches):
+                idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                job = _Job(network, list(params.W), list(params.R), cfg.T, loss_config(cfg),
+                           cfg.max_spikes, True)
+                chunks = _chunks(_gather(train_set, idx, aug, cfg, epoch), cfg.chunk_size)
+                results = run(_run_chunk, [(job, c) for c in chunks])
+                grads = _reduce(results, len(idx))
+                optim.clip_by_global_norm(grads, cfg.clip_norm)
+                optim.apply(cfg.optimiser, params, grads, opt_state, lr)
+                records += [r[:5] for res in results for r in res[3]]
+                bar.update(1)
+                if cfg.checkpoint_every and (b + 1) % cfg.checkpoint_every == 0 and b + 1 < n_batches:
+                    checkpoint.save(ckpt_path, params, opt_state, epoch, b + 1, cfg.to_json(),
+                                    history, {"epoch_records": _jsonable(records)})
+            entry = {"epoch": epoch + 1, "lr": lr}
+            entry.update({f"train_{k}": v for k, v in _train_summary(records).items()})
+            for name, split in (("val", val_set), ("test", test_set)):
+                entry.update({f"{name}_{k}": v for k, v in
+                              evaluate_split(run, network, params, split, cfg).items()})
+            entry["epoch_seconds"] = time.perf_counter() - t0
+            history.append(entry)
+            checkpoint.save(ckpt_path, params, opt_state, epoch + 1, 0, cfg.to_json(), history)
+            _write_metrics(out_dir / METRICS, history)
+            bar.set_postfix(val_acc=f"{entry.get('val_acc', float('nan')):.3f}")
+            start_batch, epoch_acc = 0, []
+    bar.close()
+    return network, params, history
+
+
+def _train_summary(records):
+    n = len(records)
+    if not n:
+        return {}
+    return {"loss": sum(r[0] for r in records) / n, "acc": sum(r[1] == r[3] for r in records) / n}
+
+
+def _jsonable(records):
+    return [[float(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])] for r in records]
+
+
+def _reduce(results, n):
+    """Chunk sums added in chunk order, divided by the batch size (the mean gradient)."""
+    total_W = [w.copy() for w in results[0][1]]
+    total_R = [None if r is None else r.copy() for r in results[0][2]]
+    for _, gW, gR, _ in results[1:]:
+        for l in range(len(total_W)):
+            total_W[l] += gW[l]
+            if total_R[l] is not None:
+                total_R[l] += gR[l]
+    return Params(tuple(w / n for w in total_W),
+                  tuple(None if r is None else r / n for r in total_R))
+
+
+def _write_metrics(path, history):
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(h) + "\n" for h in history))
+    tmp.replace(path)
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def set_postfix(self, **kw):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(enabled, total, initial, desc):
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, desc=desc, unit="batch", leave=False)
