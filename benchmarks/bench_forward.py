@@ -32,7 +32,8 @@ import sys
 import tempfile
 import time
 
-DEFAULT_DATA = "/work/shared/data/fsdd_shd/fsdd_shd_train.h5"
+DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "shared",
+                            "data", "fsdd_shd", "fsdd_shd_train.h5")
 TARGET_SPIKES = 5000
 N_IN, N_HID, N_OUT = 700, 128, 20
 TAU_M = 0.020

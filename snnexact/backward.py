@@ -31,20 +31,6 @@ from snnexact.simulate import _add_current, _exact_end, _reset, _state_VI, _swee
 
 
 @jit
-def _flow_grad(model, V0, I0, dt, tau):
-    if model == lif.MODEL_ID:
-        return lif_adjoint.flow_grad(V0, I0, dt, tau)
-    return qif_adjoint.flow_grad(V0, I0, dt, tau)
-
-
-@jit
-def _field_V(model, V, I, tau):
-    if model == lif.MODEL_ID:
-        return (I - V) / tau
-    return (V * V - V + I) / tau
-
-
-@jit
 def _spike_time_grad(model, V0, I0, tau, theta):
     if model == lif.MODEL_ID:
         return lif_adjoint.spike_time_grad(V0, I0, tau, theta)
@@ -60,9 +46,7 @@ def _replay(model, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, 
     N = S.shape[1]
     out = np.empty_like(S)
     flags = np.zeros(N, np.bool_)
-    V, I = _state_VI(model, S)
-    Vb[0] = V
-    Ib[0] = I
+    _state_VI(model, S, Vb[0], Ib[0])
     recurrent = RT.shape[0] > 0
     t_cur = t_start
     for e in range(a, b):
@@ -84,9 +68,7 @@ def _replay(model, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, 
             for j in range(in_offsets[k], in_offsets[k + 1]):
                 _add_current(model, S, WT[in_units[j]])
         t_cur = log_t[e]
-        V, I = _state_VI(model, S)
-        Vb[e - a + 1] = V
-        Ib[e - a + 1] = I
+        _state_VI(model, S, Vb[e - a + 1], Ib[e - a + 1])
 
 
 @jit
@@ -104,6 +86,8 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
             sp += 1
     Vb = np.empty((K + 1, N))
     Ib = np.empty((K + 1, N))
+    flags = np.zeros(N, np.bool_)
+    work = np.empty(N)
     G = 0.0  # dL/d(time of the event that ends the current interval), from later dependence
     last_seg = E // K
     for seg in range(last_seg, -1, -1):
@@ -119,21 +103,16 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
             t0 = 0.0 if e == 0 else log_t[e - 1]
             t1 = T if e == E else log_t[e]
             m = log_code[e] if e < E else -1  # spiking neuron at the end, or -1
-            g_dt = 0.0
             j = e - a
-            for n in range(N):
-                V, I, dV_dV0, dV_dI0, dI_dI0 = _flow_grad(model, Vb[j, n], Ib[j, n], t1 - t0, tau)
-                lv = lamV[n]
-                li = lamI[n]
-                g_dt += li * (-2.0 * I / tau)
-                if n == m:
-                    lamV[n] = 0.0
-                    lamI[n] = li * dI_dI0
-                    continue
-                if lv != 0.0:
-                    g_dt += lv * _field_V(model, V, I, tau)
-                lamV[n] = lv * dV_dV0
-                lamI[n] = lv * dV_dI0 + li * dI_dI0
+            dt = t1 - t0
+            x = math.exp(-dt / tau)
+            if model == lif.MODEL_ID:
+                if m >= 0:
+                    lamV[m] = 0.0
+                g_dt = lif_adjoint.interval_vjp(Vb[j], Ib[j], lamV, lamI, x, tau, m, work)
+            else:
+                g_dt = qif_adjoint.interval_vjp(Vb[j], Ib[j], lamV, lamI, x,
+                                                -math.expm1(-dt / tau), dt, tau, m, flags, work)
             if m >= 0:
                 D = g_dt + G
                 _, dt_dV0, dt_dI0 = _spike_time_grad(model, Vb[j, m], Ib[j, m], tau, theta)
@@ -150,18 +129,21 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
                 G += mu[sp]
                 if recurrent:
                     for n in range(N):
-                        if n != code:
-                            dRT[code, n] += lamI[n]
+                        dRT[code, n] += lamI[n]
+                    dRT[code, code] = 0.0  # no self-connection
                 lamV[code] = 0.0
             else:
                 k = -1 - code
+                for n in range(N):
+                    work[n] = (2.0 * lamI[n] - lamV[n]) / tau
                 for jj in range(in_offsets[k], in_offsets[k + 1]):
                     u = in_units[jj]
-                    acc = 0.0
                     for n in range(N):
                         dWT[u, n] += lamI[n]
-                        acc += (2.0 * lamI[n] - lamV[n]) * WT[u, n]
-                    g_in[jj] += acc / tau
+                    acc = 0.0
+                    for n in range(N):
+                        acc += work[n] * WT[u, n]
+                    g_in[jj] += acc
                 G = 0.0
 
 

@@ -29,7 +29,8 @@ the membrane and current just after event ``k``::
 
 (evaluated as ``V x + I x (1 - x)``, which does not cancel). The maximum over the piece is at
 an end point or, if ``B > 0`` and ``x_end < x* < 1``, at the vertex ``x* = A / (2B)`` with value
-``A^2 / (4B)``. The candidates are ``u(0) = 0``, the value at every event time, every vertex and
+``A^2 / (4B) = A x* / 2`` (computed in the second form, which cannot under- or overflow
+through ``A^2``). The candidates are ``u(0) = 0``, the value at every event time, every vertex and
 ``u(T)``; the first candidate with the largest value wins (strict ``>``), so ties go to the earlier
 time. The argmax is recorded as (piece, kind) with kind
 
@@ -72,6 +73,20 @@ linear in ``W``: ``logits_o = sum_j W[o, i_j] K(t_j)`` with, for ``D = T - t >= 
 spike that leaves the trial through ``T`` changes the logits continuously and differentiably.
 
 Cross-entropy: ``loss = logsumexp(z) - z_label``, ``dloss/dz = softmax(z) - onehot(label)``.
+
+Chaining, e.g. max readout -> cross-entropy -> gradients of the readout weights and of the hidden
+spike times (which the network's backward pass takes from here)::
+
+    >>> import numpy as np
+    >>> from snnexact.losses import max_voltage_readout, cross_entropy
+    >>> W = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> r = max_voltage_readout([0.1, 0.3], [0, 1], W, tau=0.1, T=1.0)
+    >>> r.logits            # one kick w peaks at w / 4
+    array([0.25, 0.5 ])
+    >>> ce = cross_entropy(r.logits, label=1)
+    >>> grad = r.vjp(ce.dloss_dlogits)
+    >>> grad.dW.shape, grad.dtimes.shape
+    ((2, 2), (2,))
 
 Activity regulariser
 --------------------
@@ -330,7 +345,7 @@ class IntegralReadout:
         g = _cotangent(g, self.logits.size)
         dW = np.outer(g, self._unit_kernel)            # logits = W @ unit_kernel
         gW = g @ sp.W                                  # (n_hidden,)
-        dtimes = gW[sp.units] * self._kernel_dt if sp.times.size else np.zeros(0)
+        dtimes = gW[sp.units] * self._kernel_dt
         return ReadoutGradient(dW, dtimes)
 
 
@@ -465,8 +480,7 @@ def integral_readout(times, units, W, tau, T):
     K = np.empty(t.size)
     dK = np.empty(t.size)
     _integral_kernel(t, n, tau, T, K, dK)
-    unit_kernel = np.bincount(u, weights=K, minlength=W.shape[1]) if t.size else \
-        np.zeros(W.shape[1])
+    unit_kernel = np.bincount(u, weights=K, minlength=W.shape[1])   # sum of K per hidden unit
     logits = W @ unit_kernel
     return IntegralReadout(logits, K, _Spikes(t, u, n, W, tau, T), dK, unit_kernel)
 

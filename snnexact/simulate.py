@@ -84,10 +84,11 @@ def _init_state(model, V0, I0):
 
 
 @jit
-def _state_VI(model, S):
+def _state_VI(model, S, V, I):
     if model == lif.MODEL_ID:
-        return lif._state_VI(S)
-    return qif._state_VI(S)
+        lif._state_VI(S, V, I)
+    else:
+        qif._state_VI(S, V, I)
 
 
 # ----------------------------------------------------------------------------- event loop
@@ -303,7 +304,8 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
         sp_t, sp_n, S, log_t, log_c, ckpt, n_in, st, t_stop = _run_layer(
             model, tau, theta, ev_times, offsets, units, WT, RT, T, budgets[l], S, K)
-        V, I = _state_VI(model, S)
+        V, I = np.empty(n), np.empty(n)
+        _state_VI(model, S, V, I)
         log = EventLog(log_t, log_c, ev_times, offsets, units, ckpt, K)
         layers.append(LayerResult(sp_t, sp_n, V, I, int(n_in), len(sp_t), int(st),
                                   float(t_stop), log))

@@ -51,3 +51,19 @@ def assert_match(res, ref_layers):
         for name in ("V", "I"):
             err = scaled_error(getattr(got, name), getattr(ref, name), STATE_RTOL, STATE_ATOL)
             assert np.all(err <= 1.0), f"layer {l}: {name}(T) error {err.max():.3g} x tolerance"
+
+
+def richardson_derivative(f, x0, h, same):
+    """Central difference of ``f`` at ``x0`` with one Richardson step,
+    ``(4 D(h/2) - D(h)) / 3`` (truncation error O(h^4) instead of O(h^2)); ``None`` if
+    ``same(result)`` is False at any of the four points (the spike sequence changed).
+    ``f`` returns ``(value, result)``."""
+    vals = {}
+    for k in (h, -h, h / 2, -h / 2):
+        value, result = f(x0 + k)
+        if not same(result):
+            return None
+        vals[k] = value
+    d1 = (vals[h] - vals[-h]) / (2 * h)
+    d2 = (vals[h / 2] - vals[-h / 2]) / h
+    return (4 * d2 - d1) / 3

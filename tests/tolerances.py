@@ -20,3 +20,13 @@ FD_GRAD_RTOL = 1e-6      # exact gradient vs central differences (issue 3 standa
 FD_GRAD_ATOL = 1e-7      # gradients that vanish (FD truncation + rounding ~ 1e-9 / h)
 READOUT_RTOL = 1e-10     # closed-form readout logits vs grid + scipy refinement / quad oracle
 READOUT_ATOL = 1e-12     # readout logits near zero (weights are O(1) in the tests)
+# continuity along lines in weight space (tests/test_continuity.py, validation/continuity.py)
+REFINE_REL_WIDTH = 1e-9        # bisect a grid interval down to this fraction of its width
+JUMP_KEEP_FRACTION = 0.5       # a true jump keeps |dL| above this fraction while refined
+CONTINUOUS_SHRINK = 1e-5       # a continuous piece: final |dL| / initial |dL| (~ width ratio 1e-9)
+AT_T_GAP = 1e-6                # T - t of a QIF spike entering/leaving the trial at the final bracket
+SPIKE_SPEED_BOUND = 1e3        # |d t_spike / d a| bound: T - t <= this * bracket width (QIF)
+MID_TRIAL_MARGIN = 0.05        # a mid-trial spike lies in [margin T, (1 - margin) T]
+GRAZING_V_ATOL = 1e-6          # theta - V(t*) without the spike, relative to theta: a grazing crossing
+GRAZING_RTOL = 1e-9            # dt*/dw near D = 0 vs closed form, well-conditioned part
+GRAZING_COND_EPS = 1e-14       # plus this * w^2 / D: rounding of D = w^2 - 4 w theta near D = 0

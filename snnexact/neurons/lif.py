@@ -109,8 +109,10 @@ def _init_state(V0, I0):
 
 
 @jit
-def _state_VI(S):
-    return S[0].copy(), S[1].copy()
+def _state_VI(S, V, I):
+    """Write the state ``(V, I)`` into ``V, I``."""
+    V[:] = S[0]
+    I[:] = S[1]
 
 
 @jit

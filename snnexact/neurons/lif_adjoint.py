@@ -41,3 +41,21 @@ def spike_time_grad(V0, I0, tau, theta):
     x = math.exp(-dt / tau)
     vdot = (I0 * x * x - theta) / tau
     return dt, -x / vdot, -(x - x * x) / vdot
+
+
+@jit
+def interval_vjp(V0, I0, lamV, lamI, x, tau, m, work):
+    """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one spike-free interval
+    (in place) and return ``g_dt = sum_n lam_n . F(z_n(end))``. The Jacobian does not depend on
+    the state; ``lamV[m]`` of a neuron that spikes at the end is zero already (its reset)."""
+    xx = x * x
+    g = 0.0
+    for n in range(V0.shape[0]):
+        I = I0[n] * xx
+        V = (V0[n] + I0[n]) * x - I
+        lv = lamV[n]
+        li = lamI[n]
+        g += (lv * (I - V) - 2.0 * li * I) / tau
+        lamV[n] = lv * x
+        lamI[n] = lv * (x - xx) + li * xx
+    return g

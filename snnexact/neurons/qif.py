@@ -142,12 +142,11 @@ def _init_state(V0, I0):
 
 
 @jit
-def _state_VI(S):
-    n = S.shape[1]
-    V = np.empty(n)
-    for i in range(n):
+def _state_VI(S, V, I):
+    """Write ``V = -y'/y`` (``-inf`` at ``y = 0``, just reset) and ``I`` into ``V, I``."""
+    for i in range(S.shape[1]):
         V[i] = -S[1, i] / S[0, i] if S[0, i] != 0.0 else -math.inf
-    return V, S[2].copy()
+        I[i] = S[2, i]
 
 
 @jit

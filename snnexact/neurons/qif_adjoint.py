@@ -26,20 +26,14 @@ where the ``G`` forms cancel catastrophically.
 import math
 
 from snnexact._jit import jit
-from snnexact.neurons.qif import next_spike_time, Z_SERIES_MAX
+from snnexact.neurons.qif import Z_SERIES_MAX, Z_SHORT, _series, _series_short, next_spike_time
 
 
 @jit
 def css(z):
     """``C(z), S(z), D(z) = S'(z)``: series for small ``|z|``, else cos/sin or cosh/sinh."""
     if abs(z) <= Z_SERIES_MAX:
-        C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320 + z * (
-            1 / 3628800 + z * (1 / 479001600 + z * (1 / 87178291200)))))))
-        S = 1.0 + z * (1 / 6 + z * (1 / 120 + z * (1 / 5040 + z * (1 / 362880 + z * (
-            1 / 39916800 + z * (1 / 6227020800 + z * (1 / 1307674368000)))))))
-        D = 1 / 6 + z * (2 / 120 + z * (3 / 5040 + z * (4 / 362880 + z * (5 / 39916800 + z * (
-            6 / 6227020800 + z * (7 / 1307674368000 + z * (8 / 355687428096000)))))))
-        return C, S, D
+        return _css_series(z, False)
     if z < 0.0:
         w = math.sqrt(-z)
         C = math.cos(w)
@@ -95,3 +89,84 @@ def spike_time_grad(V0, I0, tau):
     ds_du0 = 0.0 if V0 == -math.inf else -1.0 / (V0 * V0 + c)
     ds_dc = s * s * s * (D * C - S * S / 2)
     return dt, dt_ds * ds_du0, dt_ds * ds_dc
+
+
+@jit
+def _one_vjp(V0, I0, lv, li, dt, tau, spiking):
+    """Exact pull-back of one neuron's adjoint over an interval: ``(lamV0, lamI0, g_dt)``."""
+    V, I, dV_dV0, dV_dI0, dI_dI0 = flow_grad(V0, I0, dt, tau)
+    g = li * (-2.0 * I / tau)
+    if spiking:  # ends on the pole: its lamV is zero (reset) while F_V is infinite
+        return 0.0, li * dI_dI0, g
+    if lv != 0.0:
+        g += lv * (V * V - V + I) / tau
+    if V0 == -math.inf:
+        return 0.0, lv * dV_dI0 + li * dI_dI0, g
+    return lv * dV_dV0, lv * dV_dI0 + li * dI_dI0, g
+
+
+@jit
+def _css_series(z, short):
+    """Series ``C, S, D`` with k <= 4 (``short``, exact to 2^-56 for ``|z| <= qif.Z_SHORT``:
+    first omitted terms 8e-18, 7e-19, 3e-20) or k <= 7 (``|z| <= Z_SERIES_MAX``)."""
+    if short:
+        C, S = _series_short(z)
+        D = 1 / 6 + z * (2 / 120 + z * (3 / 5040 + z * (4 / 362880 + z * (5 / 39916800))))
+        return C, S, D
+    C, S = _series(z)
+    D = 1 / 6 + z * (2 / 120 + z * (3 / 5040 + z * (4 / 362880 + z * (5 / 39916800 + z * (
+        6 / 6227020800 + z * (7 / 1307674368000 + z * (8 / 355687428096000)))))))
+    return C, S, D
+
+
+@jit
+def interval_vjp(V0, I0, lamV, lamI, x, s, dt, tau, m, flags, work):
+    """Pull the adjoint of every neuron back over one interval (in place); return ``g_dt``.
+
+    First a branch-free pass with the series form (the shortest series that is exact for the
+    largest ``|z|`` of the layer, as in the forward sweep) that vectorises; neurons outside it
+    (large ``|z|``, a reset start ``V0 = -inf``, or the neuron ``m`` spiking at the end) are
+    flagged and redone exactly one by one. ``flags``, ``work``: scratch arrays of length n.
+    """
+    xx = x * x
+    s2 = s * s
+    s3 = s2 * s
+    c_max = 0.0
+    for n in range(V0.shape[0]):
+        c_max = max(c_max, abs(I0[n]))
+    short = c_max * s2 <= Z_SHORT
+    n_flag = 0
+    for n in range(V0.shape[0]):
+        c = I0[n]
+        u0 = V0[n]
+        z = -c * s2
+        C, S, D = _css_series(z, short)
+        y = C - u0 * s * S
+        yp = -u0 * C - c * s * S
+        y_c = -s2 * S / 2 + u0 * s3 * D
+        yp_c = u0 * s2 * S / 2 - s * S + c * s3 * D
+        inv = 1.0 / y
+        V = -x * yp * inv
+        I = c * xx
+        lv = lamV[n]
+        li = lamI[n]
+        new_v = lv * x * inv * inv
+        new_i = -lv * x * (yp_c * y - yp * y_c) * inv * inv + li * xx
+        contrib = (lv * (V * V - V + I) - 2.0 * li * I) / tau
+        bad = (abs(z) > Z_SERIES_MAX) | (u0 == -math.inf) | (n == m)
+        flags[n] = bad
+        n_flag += bad
+        lamV[n] = lv if bad else new_v
+        lamI[n] = li if bad else new_i
+        work[n] = 0.0 if bad else contrib
+    g = 0.0
+    for n in range(V0.shape[0]):  # separate, ordered sum: keeps the loop above vectorisable
+        g += work[n]
+    if n_flag:
+        for n in range(V0.shape[0]):
+            if flags[n]:
+                lv0, li0, gn = _one_vjp(V0[n], I0[n], lamV[n], lamI[n], dt, tau, n == m)
+                lamV[n] = lv0
+                lamI[n] = li0
+                g += gn
+    return g
