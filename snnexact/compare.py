@@ -20,7 +20,7 @@ COLUMNS = [("test_acc", "test acc", "{:.2%}"), ("test_acc_no_pseudo", "acc w/o p
            ("epoch_seconds", "s/epoch", "{:.1f}")]
 
 
-def compare(base_cfg, seeds, out_dir, resume=False, progress=True, log=print):
+def compare(base_cfg, seeds, out_dir, resume=False, progress=True, log=print, models=MODELS):
     """Train every (model, seed) pair; returns ``{model: [final metrics per seed]}``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -28,9 +28,9 @@ def compare(base_cfg, seeds, out_dir, resume=False, progress=True, log=print):
     log(f"data: {base_cfg.dataset if base_cfg.data_path is None else base_cfg.data_path} "
         f"({len(splits[0])} train / {len(splits[1])} validation / {len(splits[2])} test samples, "
         f"{splits[3]} inputs, {splits[4]} classes)")
-    finals, histories, trained = {m: [] for m in MODELS}, {m: [] for m in MODELS}, {}
+    finals, histories, trained = {m: [] for m in models}, {m: [] for m in models}, {}
     for seed in seeds:
-        for model in MODELS:
+        for model in models:
             cfg = replace(base_cfg, model=model, seed=int(seed))
             net, params, hist = train(cfg, out_dir / model / f"seed{seed}", resume=resume,
                                       progress=progress, splits=splits)

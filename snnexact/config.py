@@ -31,6 +31,7 @@ class TrainConfig:
     w_mean: float = None
     w_std: float = None
     r_std: float = None
+    out_std: float = None
     # optimisation
     optimiser: str = "adabelief"
     lr: float = 5e-3

@@ -73,13 +73,15 @@ class Network:
         """Number of spiking layers (hidden layers plus the output layer)."""
         return len(self.sizes) - 1
 
-    def init_params(self, seed, w_mean=None, w_std=None, r_std=None):
+    def init_params(self, seed, w_mean=None, w_std=None, r_std=None, out_std=None):
         """Random weights, scaled by fan-in: ``W[l] ~ N(w_mean, w_std^2) / sqrt(fan_in)``.
 
         Defaults: ``w_mean = 0`` and ``w_std`` = the single kick that fires a neuron from rest
         (LIF: 4 theta; QIF: pi^2/4), so that the summed input of ``fan_in`` active units is of
         that order. Recurrent weights are ``N(0, r_std^2) / sqrt(n)`` (default ``r_std`` a
-        quarter of that kick) with a zero diagonal.
+        quarter of that kick) with a zero diagonal. ``out_std``, if given, replaces ``w_mean,
+        w_std`` for the last layer by ``N(0, out_std^2) / sqrt(fan_in)`` (useful for a
+        non-spiking readout, whose logits need a larger scale than a spiking layer's input).
         """
         rng = np.random.default_rng(seed)
         scale = 4.0 * self.neuron.theta if isinstance(self.neuron, LIF) else math.pi ** 2 / 4
@@ -89,7 +91,10 @@ class Network:
         W, R = [], []
         for l in range(self.n_layers):
             n_in, n_out = self.sizes[l], self.sizes[l + 1]
-            W.append(rng.normal(w_mean, w_std, (n_out, n_in)) / math.sqrt(n_in))
+            mean, std = w_mean, w_std
+            if out_std is not None and l == self.n_layers - 1:
+                mean, std = 0.0, float(out_std)
+            W.append(rng.normal(mean, std, (n_out, n_in)) / math.sqrt(n_in))
             if self.recurrent_layers[l]:
                 r = rng.normal(0.0, r_std, (n_out, n_out)) / math.sqrt(n_out)
                 np.fill_diagonal(r, 0.0)

@@ -131,7 +131,7 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None):
         start_epoch, start_batch, history = meta["epoch"], meta["batch"], meta["history"]
         epoch_acc = meta["extra"].get("epoch_records", [])
     else:
-        params = network.init_params([cfg.seed, 1], cfg.w_mean, cfg.w_std, cfg.r_std)
+        params = network.init_params([cfg.seed, 1], cfg.w_mean, cfg.w_std, cfg.r_std, cfg.out_std)
         opt_state = optim.init_state(params)
         start_epoch, start_batch, history, epoch_acc = 0, 0, [], []
     (out_dir / CONFIG).write_text(cfg.to_toml())
@@ -160,7 +160,7 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None):
                 if cfg.checkpoint_every and (b + 1) % cfg.checkpoint_every == 0 and b + 1 < n_batches:
                     checkpoint.save(ckpt_path, params, opt_state, epoch, b + 1, cfg.to_json(),
                                     history, {"epoch_records": _jsonable(records)})
-            entry = {"epoch": epoch + 1, "lr": lr}
+            entry = {"epoch": epoch + 1, "lr": lr, "train_seconds": time.perf_counter() - t0}
             entry.update({f"train_{k}": v for k, v in _train_summary(records).items()})
             for name, split in (("val", val_set), ("test", test_set)):
                 entry.update({f"{name}_{k}": v for k, v in
