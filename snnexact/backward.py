@@ -27,7 +27,7 @@ import numpy as np
 
 from snnexact._jit import jit
 from snnexact.neurons import lif, lif_adjoint, qif_adjoint
-from snnexact.simulate import _add_current, _exact_end, _reset, _state_VI, _sweep
+from snnexact.simulate import _apply_event, _flow_exact, _state_VI
 
 
 @jit
@@ -47,26 +47,10 @@ def _replay(model, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, 
     out = np.empty_like(S)
     flags = np.zeros(N, np.bool_)
     _state_VI(model, S, Vb[0], Ib[0])
-    recurrent = RT.shape[0] > 0
     t_cur = t_start
     for e in range(a, b):
-        dt = log_t[e] - t_cur
-        x = math.exp(-dt / tau)
-        s = -math.expm1(-dt / tau)
-        if _sweep(model, S, out, flags, x, s, theta) > 0:
-            for n in range(N):
-                if flags[n]:
-                    _exact_end(model, S, out, n, x, s)
-        S, out = out, S
-        code = log_code[e]
-        if code >= 0:
-            _reset(model, S, code)
-            if recurrent:
-                _add_current(model, S, RT[code])
-        else:
-            k = -1 - code
-            for j in range(in_offsets[k], in_offsets[k + 1]):
-                _add_current(model, S, WT[in_units[j]])
+        S, out = _flow_exact(model, S, out, flags, log_t[e] - t_cur, tau, theta)
+        _apply_event(model, S, log_code[e], in_offsets, in_units, WT, RT)
         t_cur = log_t[e]
         _state_VI(model, S, Vb[e - a + 1], Ib[e - a + 1])
 

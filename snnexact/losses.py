@@ -116,7 +116,7 @@ import numbers
 import numpy as np
 
 from snnexact._jit import jit
-from snnexact.events import merge_ties
+from snnexact.events import check_spike_train, merge_ties
 
 ARGMAX_ZERO = 0    # max is u(0) = 0 (u <= 0 everywhere): no gradient
 ARGMAX_EVENT = 1   # max at an event time (kink)
@@ -170,36 +170,9 @@ def _label(label, n):
 def _spike_train(times, units, n_units, T, units_name="units", n_units_name="W.shape[1]"):
     """Validated float64 ``times`` and int64 ``units`` (sorted, finite, >= 0, in range) and the
     number ``n`` of spikes with ``t < T`` (a prefix, as the times are sorted)."""
-    t = np.asarray(times)
-    u = np.asarray(units)
-    if u.size == 0 and u.dtype.kind == "f":
-        u = u.astype(np.int64)  # an empty list is float64 to NumPy
-    if t.dtype.kind not in "fiu" or t.dtype == np.bool_:
-        raise TypeError(f"times must be a real array, got dtype {t.dtype}")
-    if u.dtype.kind not in "iu":
-        raise TypeError(f"{units_name} must be an integer array, got dtype {u.dtype}")
-    if t.ndim != 1 or u.ndim != 1:
-        raise ValueError(f"times and {units_name} must be 1-D, got shapes {t.shape} and {u.shape}")
-    if t.shape != u.shape:
-        raise ValueError(f"times and {units_name} differ in length: {t.size} and {u.size}")
-    t = np.ascontiguousarray(t, dtype=np.float64)
-    if t.size:
-        if not np.all(np.isfinite(t)):
-            bad = int(np.flatnonzero(~np.isfinite(t))[0])
-            raise ValueError(f"times[{bad}] is {t[bad]}: times must be finite")
-        if t.min() < 0.0:
-            bad = int(np.flatnonzero(t < 0)[0])
-            raise ValueError(f"times[{bad}] = {t[bad]} is negative")
-        if np.any(np.diff(t) < 0.0):
-            bad = int(np.flatnonzero(np.diff(t) < 0)[0]) + 1
-            raise ValueError(f"times must be sorted: times[{bad}] = {t[bad]} "
-                             f"< times[{bad - 1}] = {t[bad - 1]}")
-        if u.min() < 0 or u.max() >= n_units:
-            bad = int(np.flatnonzero((u < 0) | (u >= n_units))[0])
-            raise ValueError(f"{units_name}[{bad}] = {u[bad]} is outside [0, {n_units}) "
-                             f"({n_units_name} = {n_units})")
-    n = int(np.searchsorted(t, T, side="left"))
-    return t, np.ascontiguousarray(u, dtype=np.int64), n
+    t, u = check_spike_train(times, units, n_units, "times", units_name,
+                             f"[0, {n_units}) ({n_units_name} = {n_units})")
+    return t, u, int(np.searchsorted(t, T, side="left"))
 
 
 def _readout_args(times, units, W, tau, T):

@@ -91,6 +91,33 @@ def _state_VI(model, S, V, I):
         qif._state_VI(S, V, I)
 
 
+@jit
+def _flow_exact(model, S, out, flags, dt, tau, theta):
+    """Every neuron flowed exactly by ``dt`` (no spike strictly inside); returns the pair
+    ``(new state, scratch)`` (the buffers swap roles)."""
+    x = math.exp(-dt / tau)
+    s = -math.expm1(-dt / tau)
+    if _sweep(model, S, out, flags, x, s, theta) > 0:
+        for n in range(S.shape[1]):
+            if flags[n]:
+                _exact_end(model, S, out, n, x, s)
+    return out, S
+
+
+@jit
+def _apply_event(model, S, code, in_offsets, in_units, WT, RT):
+    """The jump of event ``code``: a spike of neuron ``code >= 0`` (reset, recurrent weights) or
+    input event ``-1 - code`` (the summed weight columns of its units)."""
+    if code >= 0:
+        _reset(model, S, code)
+        if RT.shape[0] > 0:
+            _add_current(model, S, RT[code])
+    else:
+        k = -1 - code
+        for j in range(in_offsets[k], in_offsets[k + 1]):
+            _add_current(model, S, WT[in_units[j]])
+
+
 # ----------------------------------------------------------------------------- event loop
 
 @jit
@@ -101,7 +128,6 @@ def _run_layer(model, tau, theta, ev_times, ev_offsets, ev_units, WT, RT, T, bud
     stop time."""
     N = S.shape[1]
     E = ev_times.shape[0]
-    recurrent = RT.shape[0] > 0
     out = np.empty_like(S)
     flags = np.zeros(N, np.bool_)
     spike_t = np.empty(budget)
@@ -142,17 +168,8 @@ def _run_layer(model, tau, theta, ev_times, ev_offsets, ev_units, WT, RT, T, bud
                 status = 1
                 t_stop = t_best
                 break
-            dts = t_best - t_cur
-            xs = math.exp(-dts / tau)
-            ss = -math.expm1(-dts / tau)
-            if _sweep(model, S, out, flags, xs, ss, theta) > 0:
-                for n in range(N):
-                    if flags[n]:
-                        _exact_end(model, S, out, n, xs, ss)
-            S, out = out, S
-            _reset(model, S, who)
-            if recurrent:
-                _add_current(model, S, RT[who])
+            S, out = _flow_exact(model, S, out, flags, t_best - t_cur, tau, theta)
+            _apply_event(model, S, who, ev_offsets, ev_units, WT, RT)
             spike_t[n_spk] = t_best
             spike_n[n_spk] = who
             n_spk += 1
@@ -163,9 +180,8 @@ def _run_layer(model, tau, theta, ev_times, ev_offsets, ev_units, WT, RT, T, bud
             t_cur = t_end
             if last:
                 break
-            for j in range(ev_offsets[k], ev_offsets[k + 1]):
-                _add_current(model, S, WT[ev_units[j]])
             code = -1 - k
+            _apply_event(model, S, code, ev_offsets, ev_units, WT, RT)
             k += 1
         log_t[n_log] = t_cur
         log_code[n_log] = code

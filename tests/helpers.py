@@ -67,3 +67,28 @@ def richardson_derivative(f, x0, h, same):
     d1 = (vals[h] - vals[-h]) / (2 * h)
     d2 = (vals[h / 2] - vals[-h / 2]) / h
     return (4 * d2 - d1) / 3
+
+
+def random_case(model, seed, sizes, recurrent, n_spikes, T=1.0, tau=0.3, w_mean=0.5, w_std=0.8,
+                r_std=0.4, t_frac=0.8):
+    """A network that fires: weights ``N(w_mean k, (w_std k)^2)`` around the single kick ``k``
+    that fires a neuron from rest (LIF 4 theta, QIF pi^2/4), recurrent ``N(0, (r_std k)^2)``,
+    and ``n_spikes`` uniform input spikes in ``[0, t_frac T)``. Returns
+    ``(net, params, times, units, T, rng)`` with ``rng`` ready for further draws."""
+    import math
+    rng = np.random.default_rng(seed)
+    neuron = snnexact.LIF(tau) if model == "lif" else snnexact.QIF(tau)
+    net = snnexact.Network(neuron, sizes, recurrent=recurrent)
+    kick = 4.0 if model == "lif" else math.pi ** 2 / 4
+    W, R = [], []
+    for l in range(net.n_layers):
+        W.append(rng.normal(w_mean * kick, w_std * kick, (sizes[l + 1], sizes[l])))
+        if net.recurrent_layers[l]:
+            r = rng.normal(0.0, r_std * kick, (sizes[l + 1], sizes[l + 1]))
+            np.fill_diagonal(r, 0.0)
+            R.append(r)
+        else:
+            R.append(None)
+    times = np.sort(rng.uniform(0, t_frac * T, n_spikes))
+    units = rng.integers(0, sizes[0], n_spikes)
+    return net, snnexact.Params(tuple(W), tuple(R)), times, units, T, rng

@@ -11,28 +11,14 @@ from hypothesis import assume, example, given, strategies as st
 import snnexact
 from snnexact.backward import backward_network
 
-from helpers import richardson_derivative
+from helpers import random_case, richardson_derivative
 from tolerances import FD_GRAD_RTOL, FD_GRAD_ATOL, FD_STEP
 
 
-def _case(model, seed, sizes, recurrent, n_in_spikes, T=1.0, tau=0.3):
-    rng = np.random.default_rng(seed)
-    neuron = snnexact.LIF(tau) if model == "lif" else snnexact.QIF(tau)
-    net = snnexact.Network(neuron, sizes, recurrent=recurrent)
-    kick = 4.0 if model == "lif" else math.pi ** 2 / 4
-    W, R = [], []
-    for l in range(net.n_layers):
-        W.append(rng.normal(0.5 * kick, 0.8 * kick, (sizes[l + 1], sizes[l])))
-        if net.recurrent_layers[l]:
-            r = rng.normal(0.0, 0.4 * kick, (sizes[l + 1], sizes[l + 1]))
-            np.fill_diagonal(r, 0.0)
-            R.append(r)
-        else:
-            R.append(None)
-    times = np.sort(rng.uniform(0, 0.8 * T, n_in_spikes))
-    units = rng.integers(0, sizes[0], n_in_spikes)
+def _case(model, seed, sizes, recurrent, n_in_spikes):
+    net, params, times, units, T, rng = random_case(model, seed, sizes, recurrent, n_in_spikes)
     coef = [rng.normal(size=3) for _ in range(net.n_layers)]
-    return net, snnexact.Params(tuple(W), tuple(R)), times, units, T, coef
+    return net, params, times, units, T, coef
 
 
 def _signature(res):

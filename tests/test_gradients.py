@@ -9,28 +9,14 @@ from hypothesis import assume, given, strategies as st
 
 import snnexact
 
-from helpers import oracle, richardson_derivative
+from helpers import oracle, random_case, richardson_derivative
 from tolerances import FD_GRAD_ATOL, FD_GRAD_RTOL, FD_STEP
 
 
 def make_case(model, seed, sizes, recurrent, n_in, T=1.0, tau=0.3, w_mean=0.5):
-    rng = np.random.default_rng(seed)
-    neuron = snnexact.LIF(tau) if model == "lif" else snnexact.QIF(tau)
-    net = snnexact.Network(neuron, sizes, recurrent=recurrent)
-    kick = 4.0 if model == "lif" else math.pi ** 2 / 4
-    W, R = [], []
-    for l in range(net.n_layers):
-        W.append(rng.normal(w_mean * kick, 0.8 * kick, (sizes[l + 1], sizes[l])))
-        if net.recurrent_layers[l]:
-            r = rng.normal(0.0, 0.4 * kick, (sizes[l + 1], sizes[l + 1]))
-            np.fill_diagonal(r, 0.0)
-            R.append(r)
-        else:
-            R.append(None)
-    times = np.sort(rng.uniform(0, 0.8 * T, n_in))
-    units = rng.integers(0, sizes[0], n_in)
-    label = int(rng.integers(0, sizes[-1]))
-    return net, snnexact.Params(tuple(W), tuple(R)), times, units, label, T
+    net, params, times, units, T, rng = random_case(model, seed, sizes, recurrent, n_in, T, tau,
+                                                    w_mean)
+    return net, params, times, units, int(rng.integers(0, sizes[-1])), T
 
 
 def signature(ev):

@@ -8,27 +8,12 @@ from hypothesis import assume, given, strategies as st
 import snnexact
 from snnexact.neurons import qif
 
-from helpers import assert_match, oracle, well_conditioned
+from helpers import assert_match, oracle, random_case, well_conditioned
 
 
 def _random_case(model, seed, sizes, recurrent, n_spikes, T=1.0, tau=0.2):
-    """A network that fires: weights drawn around the single-kick firing level."""
-    rng = np.random.default_rng(seed)
-    neuron = snnexact.LIF(tau) if model == "lif" else snnexact.QIF(tau)
-    net = snnexact.Network(neuron, sizes, recurrent=recurrent)
-    kick = 4.0 if model == "lif" else math.pi ** 2 / 4
-    W, R = [], []
-    for l in range(net.n_layers):
-        W.append(rng.normal(0.4 * kick, 0.8 * kick, (sizes[l + 1], sizes[l])))
-        if net.recurrent_layers[l]:
-            r = rng.normal(0.0, 0.5 * kick, (sizes[l + 1], sizes[l + 1]))
-            np.fill_diagonal(r, 0.0)
-            R.append(r)
-        else:
-            R.append(None)
-    times = np.sort(rng.uniform(0, T, n_spikes))
-    units = rng.integers(0, sizes[0], n_spikes)
-    return net, snnexact.Params(tuple(W), tuple(R)), times, units, T
+    return random_case(model, seed, sizes, recurrent, n_spikes, T, tau, w_mean=0.4, r_std=0.5,
+                       t_frac=1.0)[:5]
 
 
 MAX_SPIKES = 60

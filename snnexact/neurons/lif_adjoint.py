@@ -27,12 +27,6 @@ def flow_grad(V0, I0, dt, tau):
 
 
 @jit
-def vector_field(V, I, tau):
-    """``(dV/dt, dI/dt)`` at the state ``(V, I)``."""
-    return (I - V) / tau, -2.0 * I / tau
-
-
-@jit
 def spike_time_grad(V0, I0, tau, theta):
     """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next threshold crossing (``inf, 0, 0`` if none)."""
     dt = next_spike_time(V0, I0, tau, theta)

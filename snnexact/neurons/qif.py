@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from snnexact._jit import jit
-from snnexact.neurons.lif import _check_positive
+from snnexact.neurons.lif import _check_positive, jump  # the same current jump in both models
 
 MODEL_ID = 1
 
@@ -110,12 +110,6 @@ def next_spike_time(V0, I0, tau):
     if s >= 1.0:
         return math.inf
     return -tau * math.log1p(-s)
-
-
-@jit
-def jump(I, w):
-    """Synaptic input: the current jumps by the weight."""
-    return I + w
 
 
 @jit

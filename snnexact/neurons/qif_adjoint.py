@@ -71,12 +71,6 @@ def flow_grad(V0, I0, dt, tau):
 
 
 @jit
-def vector_field(V, I, tau):
-    """``(dV/dt, dI/dt)`` at the state ``(V, I)``."""
-    return (V * V - V + I) / tau, -2.0 * I / tau
-
-
-@jit
 def spike_time_grad(V0, I0, tau):
     """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next blow-up (``inf, 0, 0`` if none)."""
     dt = next_spike_time(V0, I0, tau)
