@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from snnexact._jit import jit
+from snnexact._jit import jit, ordered_sum
 from snnexact.neurons import lif, lif_adjoint, qif_adjoint
 from snnexact.simulate import _apply_event, _flow_exact, _state_VI
 
@@ -124,10 +124,7 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
                     u = in_units[jj]
                     for n in range(N):
                         dWT[u, n] += lamI[n]
-                    acc = 0.0
-                    for n in range(N):
-                        acc += work[n] * WT[u, n]
-                    g_in[jj] += acc
+                    g_in[jj] += ordered_sum(work, WT[u])
                 G = 0.0
 
 

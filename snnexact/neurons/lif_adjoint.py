@@ -14,7 +14,7 @@ Spike time (implicit function theorem at ``V(dt*) = theta``) with
 """
 import math
 
-from snnexact._jit import jit
+from snnexact._jit import jit, ordered_total
 from snnexact.neurons.lif import next_spike_time
 
 
@@ -41,15 +41,16 @@ def spike_time_grad(V0, I0, tau, theta):
 def interval_vjp(V0, I0, lamV, lamI, x, tau, m, work):
     """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one spike-free interval
     (in place) and return ``g_dt = sum_n lam_n . F(z_n(end))``. The Jacobian does not depend on
-    the state; ``lamV[m]`` of a neuron that spikes at the end is zero already (its reset)."""
+    the state; ``lamV[m]`` of a neuron that spikes at the end is zero already (its reset).
+    ``work``: scratch array of length n (the terms of ``g_dt``, summed afterwards in a fixed
+    order so that this loop vectorises)."""
     xx = x * x
-    g = 0.0
     for n in range(V0.shape[0]):
         I = I0[n] * xx
         V = (V0[n] + I0[n]) * x - I
         lv = lamV[n]
         li = lamI[n]
-        g += (lv * (I - V) - 2.0 * li * I) / tau
+        work[n] = (lv * (I - V) - 2.0 * li * I) / tau
         lamV[n] = lv * x
         lamI[n] = lv * (x - xx) + li * xx
-    return g
+    return ordered_total(work)

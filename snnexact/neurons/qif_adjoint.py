@@ -25,7 +25,7 @@ where the ``G`` forms cancel catastrophically.
 """
 import math
 
-from snnexact._jit import jit
+from snnexact._jit import jit, ordered_total
 from snnexact.neurons.qif import Z_SERIES_MAX, Z_SHORT, _series, _series_short, next_spike_time
 
 
@@ -153,9 +153,7 @@ def interval_vjp(V0, I0, lamV, lamI, x, s, dt, tau, m, flags, work):
         lamV[n] = lv if bad else new_v
         lamI[n] = li if bad else new_i
         work[n] = 0.0 if bad else contrib
-    g = 0.0
-    for n in range(V0.shape[0]):  # separate, ordered sum: keeps the loop above vectorisable
-        g += work[n]
+    g = ordered_total(work)  # separate, ordered sum: keeps the loop above vectorisable
     if n_flag:
         for n in range(V0.shape[0]):
             if flags[n]:
