@@ -45,11 +45,10 @@ def _config(args, **defaults):
         overrides["hidden"] = tuple(overrides["hidden"])
     if args.data:
         overrides.update(dataset="shd", data_path=args.data)
-    base = {k: v for k, v in defaults.items() if overrides.get(k) is None}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     if args.config:
-        cfg = load_config(args.config, **overrides)
-        return cfg
-    return load_config(None, **{**base, **overrides})
+        return load_config(args.config, **overrides)
+    return load_config(None, **{**defaults, **overrides})
 
 
 def cmd_train(args):

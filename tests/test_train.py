@@ -132,3 +132,29 @@ def test_dask_cluster_matches_local_run(tmp_path, tiny_splits):
         dcfg = TrainConfig(**TINY, model="qif", backend="dask", scheduler=cluster.scheduler_address)
         _, remote, _ = train(dcfg, tmp_path / "dask", progress=False, splits=tiny_splits)
     assert _params_bytes(remote) == _params_bytes(local)
+
+
+def test_cli_defaults_and_overrides():
+    from snnexact.cli import build_parser
+    from snnexact.commands import COMPARE_DEFAULTS, _config
+    parse = build_parser().parse_args
+    assert _config(parse(["compare"]), **COMPARE_DEFAULTS).epochs == COMPARE_DEFAULTS["epochs"]
+    cfg = _config(parse(["compare", "--epochs", "3", "--hidden", "7", "5"]), **COMPARE_DEFAULTS)
+    assert cfg.epochs == 3 and cfg.hidden == (7, 5) and cfg.n_jobs == COMPARE_DEFAULTS["n_jobs"]
+
+
+def test_compare_end_to_end(tmp_path):
+    """The main job on a tiny budget: table, results and figures are written."""
+    from snnexact.cli import main
+    out = tmp_path / "cmp"
+    rc = main(["compare", "--epochs", "1", "--max-samples", "40", "--hidden", "4", "--n-jobs",
+               "1", "--no-progress", "--out", str(out)])
+    assert rc == 0
+    table = (out / "summary.txt").read_text()
+    assert "LIF" in table and "QIF" in table and "test acc" in table
+    results = json.loads((out / "results.json").read_text())
+    assert set(results) == {"lif", "qif"} and all(len(v) == 1 for v in results.values())
+    for fig in ("training_curves.png", "sample.png"):
+        assert (out / fig).stat().st_size > 10_000
+    for model in ("lif", "qif"):
+        assert (out / model / "seed0" / "config.toml").exists()
