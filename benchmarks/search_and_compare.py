@@ -23,14 +23,12 @@ from snnexact.config import TrainConfig
 from snnexact.data.splits import load_splits
 from snnexact.train import train
 
-KICK = {"lif": 4.0, "qif": np.pi ** 2 / 4}  # single kick that fires a neuron from rest
-
-
 def sample_space(rng, model):
-    """One configuration: log-uniform learning rate, weight scale in units of the firing kick."""
+    """One configuration: log-uniform learning rate and gamma, initial weight mean and spread in
+    units of the firing kick (TrainConfig's unit), so both models get the same candidates."""
     return {"lr": float(10 ** rng.uniform(-3, -1.7)),
-            "w_mean": float(rng.uniform(0.0, 1.5) * KICK[model]),
-            "w_std": float(rng.uniform(0.5, 1.5) * KICK[model]),
+            "w_mean": float(rng.uniform(0.0, 1.5)),
+            "w_std": float(rng.uniform(0.5, 1.5)),
             "gamma": float(10 ** rng.uniform(-2, -0.5))}
 
 

@@ -27,8 +27,9 @@ class TrainConfig:
     gamma: float = 1e-2
     alpha: float = 10.0
     pseudo: bool = True
-    # initialisation (None: Network.init_params defaults, in units of the firing kick)
-    w_mean: float = None
+    # initialisation, in units of the kick that fires a neuron from rest (LIF 4 theta, QIF
+    # pi^2/4), so that one setting means the same for both models; None: init_params defaults
+    w_mean: float = 0.5
     w_std: float = None
     r_std: float = None
     out_std: float = None

@@ -69,6 +69,12 @@ class Network:
         object.__setattr__(self, "recurrent_layers", rec + (False,))
 
     @property
+    def kick(self):
+        """The single synaptic kick that fires a neuron from rest (THEORY 1.2): ``4 theta``
+        for LIF (a larger one crosses), ``pi^2 / 4`` for QIF. The natural unit of weights."""
+        return 4.0 * self.neuron.theta if isinstance(self.neuron, LIF) else math.pi ** 2 / 4
+
+    @property
     def n_layers(self):
         """Number of spiking layers (hidden layers plus the output layer)."""
         return len(self.sizes) - 1
@@ -84,7 +90,7 @@ class Network:
         non-spiking readout, whose logits need a larger scale than a spiking layer's input).
         """
         rng = np.random.default_rng(seed)
-        scale = 4.0 * self.neuron.theta if isinstance(self.neuron, LIF) else math.pi ** 2 / 4
+        scale = self.kick
         w_mean = 0.0 if w_mean is None else float(w_mean)
         w_std = 1.0 * scale if w_std is None else float(w_std)
         r_std = 0.25 * scale if r_std is None else float(r_std)

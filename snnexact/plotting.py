@@ -46,7 +46,7 @@ def sample_figure(panels, T, path):
         ax = axes[len(layers) + 1, c]
         for tr, lab in zip(traces, labels):
             ax.plot(tt, np.clip(tr, -3, 3), lw=1, label=lab)
-        ax.set(ylabel="V (clipped)", xlabel="time", xlim=(0, T))
+        ax.set(ylabel="V (clipped)", xlabel="time", xlim=(-0.02 * T, T))
         ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -131,7 +131,9 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None):
         start_epoch, start_batch, history = meta["epoch"], meta["batch"], meta["history"]
         epoch_acc = meta["extra"].get("epoch_records", [])
     else:
-        params = network.init_params([cfg.seed, 1], cfg.w_mean, cfg.w_std, cfg.r_std, cfg.out_std)
+        params = network.init_params([cfg.seed, 1], *(None if v is None else v * network.kick
+                                                      for v in (cfg.w_mean, cfg.w_std, cfg.r_std,
+                                                                cfg.out_std)))
         opt_state = optim.init_state(params)
         start_epoch, start_batch, history, epoch_acc = 0, 0, [], []
     (out_dir / CONFIG).write_text(cfg.to_toml())

@@ -16,8 +16,8 @@ from snnexact.config import TrainConfig, load_config
 from snnexact.data.splits import load_splits
 from snnexact.train import train
 
-TINY = dict(hidden=(6,), epochs=2, batch_size=16, max_samples=48, chunk_size=4, lr=1e-2, w_mean=4.0,
-            w_std=3.0)
+TINY = dict(hidden=(6,), epochs=2, batch_size=16, max_samples=48, chunk_size=4, lr=1e-2, w_mean=1.0,
+            w_std=0.75)
 
 
 @pytest.fixture(scope="module")
