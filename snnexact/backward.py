@@ -25,7 +25,8 @@ import math
 
 import numpy as np
 
-from snnexact._jit import jit, ordered_sum
+from snnexact._jit import jit
+from snnexact._sums import ordered_sum
 from snnexact.neurons import lif, lif_adjoint, qif_adjoint
 from snnexact.simulate import _apply_event, _flow_exact, _state_VI
 

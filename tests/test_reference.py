@@ -23,21 +23,11 @@ if str(ROOT) not in sys.path:          # plain `pytest` (not `python -m pytest`)
 from reference import simulate_closed_form, simulate_ode  # noqa: E402
 from reference.closed_form import qif_flow_branch, qif_spike_branch  # noqa: E402
 
-# Tolerances, named by meaning; errors are scaled as |got - ref| / (atol + rtol |ref|).
-SPIKE_TIME_RTOL = 1e-9
-SPIKE_TIME_ATOL = 1e-12
-STATE_RTOL = 1e-9          # V (LIF) and I at T
-STATE_ATOL = 1e-9
-QIF_PHASE_ATOL = 1e-9      # QIF V at T compared as phase 2 arctan(V - 1/2) (V may be +-inf)
-# Networks whose discrete spike set is ill-conditioned are discarded (see test_random_networks).
-MIN_DIST_TO_T = 1e-6
-MIN_EVENT_GAP = 1e-9
+from tolerances import (MIN_DIST_TO_T, MIN_EVENT_GAP, ORACLE_STATE_ATOL as STATE_ATOL,  # noqa: E402
+                        QIF_PHASE_ATOL, SPIKE_TIME_ATOL, SPIKE_TIME_RTOL, STATE_RTOL)
+from tolerances import scaled_error as _scaled_err  # noqa: E402
+
 MAX_SPIKES_FOR_ODE = 300   # runtime bound only
-
-
-def _scaled_err(got, ref, rtol, atol):
-    got, ref = np.asarray(got, float), np.asarray(ref, float)
-    return np.abs(got - ref) / (atol + rtol * np.abs(ref))
 
 
 def assert_results_agree(cf, ode, model):

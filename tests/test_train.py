@@ -143,8 +143,9 @@ def test_cli_defaults_and_overrides():
     assert cfg.epochs == 3 and cfg.hidden == (7, 5) and cfg.n_jobs == COMPARE_DEFAULTS["n_jobs"]
 
 
-def test_compare_end_to_end(tmp_path):
-    """The main job on a tiny budget: table, results and figures are written."""
+def test_compare_end_to_end(tmp_path, capsys):
+    """The main job on a tiny budget: table, results and figures are written, and the
+    checkpoints it leaves can be evaluated."""
     from snnexact.cli import main
     out = tmp_path / "cmp"
     rc = main(["compare", "--epochs", "1", "--max-samples", "40", "--hidden", "4", "--n-jobs",
@@ -158,3 +159,7 @@ def test_compare_end_to_end(tmp_path):
         assert (out / fig).stat().st_size > 10_000
     for model in ("lif", "qif"):
         assert (out / model / "seed0" / "config.toml").exists()
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "qif" / "seed0" / "checkpoint.npz")]) == 0
+    printed = capsys.readouterr().out
+    assert "validation: loss" in printed and "test: loss" in printed

@@ -1,4 +1,5 @@
 """Tolerances, named by meaning. Errors are scaled as |got - ref| / (atol + rtol |ref|)."""
+import numpy as np
 
 SPIKE_TIME_RTOL = 1e-9   # exact simulator vs independent oracle (issue 2 standard)
 SPIKE_TIME_ATOL = 1e-12  # spike times near t = 0
@@ -8,13 +9,6 @@ SEMIGROUP_RTOL = 1e-11   # flow(flow(x, d1), d2) vs flow(x, d1 + d2): a few roun
 CONDITION_PERTURBATION = 1e-7  # relative weight perturbation that must not change spike counts
 
 
-def scaled_error(got, ref, rtol, atol):
-    import numpy as np
-    got = np.asarray(got, dtype=float)
-    ref = np.asarray(ref, dtype=float)
-    same_inf = (got == ref)  # equal infinities (QIF V = -inf right after a reset)
-    err = np.abs(got - ref) / (atol + rtol * np.abs(ref))
-    return np.where(same_inf, 0.0, err)
 FD_STEP = 1e-6           # relative step of central finite differences
 FD_GRAD_RTOL = 1e-6      # exact gradient vs central differences (issue 3 standard)
 FD_GRAD_ATOL = 1e-7      # gradients that vanish (FD truncation + rounding ~ 1e-9 / h)
@@ -30,3 +24,15 @@ MID_TRIAL_MARGIN = 0.05        # a mid-trial spike lies in [margin T, (1 - margi
 GRAZING_V_ATOL = 1e-6          # theta - V(t*) without the spike, relative to theta: a grazing crossing
 GRAZING_RTOL = 1e-9            # dt*/dw near D = 0 vs closed form, well-conditioned part
 GRAZING_COND_EPS = 1e-14       # plus this * w^2 / D: rounding of D = w^2 - 4 w theta near D = 0
+ORACLE_STATE_ATOL = 1e-9  # closed-form oracle vs ODE oracle, V (LIF) and I at T
+QIF_PHASE_ATOL = 1e-9     # QIF V at T compared as the phase 2 arctan(V - 1/2) (V may be +-inf)
+MIN_DIST_TO_T = 1e-6      # oracle comparisons discard spikes this close to T (ill-conditioned)
+MIN_EVENT_GAP = 1e-9      # ... and distinct events this close to each other
+
+
+def scaled_error(got, ref, rtol, atol):
+    got = np.asarray(got, dtype=float)
+    ref = np.asarray(ref, dtype=float)
+    same_inf = (got == ref)  # equal infinities (QIF V = -inf right after a reset)
+    err = np.abs(got - ref) / (atol + rtol * np.abs(ref))
+    return np.where(same_inf, 0.0, err)

@@ -14,7 +14,8 @@ Spike time (implicit function theorem at ``V(dt*) = theta``) with
 """
 import math
 
-from snnexact._jit import jit, ordered_total
+from snnexact._jit import jit
+from snnexact._sums import ordered_total
 from snnexact.neurons.lif import next_spike_time
 
 

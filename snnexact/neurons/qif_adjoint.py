@@ -25,7 +25,8 @@ where the ``G`` forms cancel catastrophically.
 """
 import math
 
-from snnexact._jit import jit, ordered_total
+from snnexact._jit import jit
+from snnexact._sums import ordered_total
 from snnexact.neurons.qif import Z_SERIES_MAX, Z_SHORT, _series, _series_short, next_spike_time
 
 
