@@ -8,7 +8,7 @@ Readouts (THEORY.md section 5):
   ``t_o = T`` with zero gradient: nothing moves it (the paper's permanently silent neurons).
 * ``"max_voltage"`` / ``"integral"``: the last network layer is a non-spiking leaky readout of
   the layer below (``losses.py``); cross-entropy on its maximum voltage over ``[0, T]`` or on its
-  ``exp(-t/T)``-weighted time integral.
+  ``exp(-t/T)``-weighted time integral divided by ``tau`` (unit-free).
 
 The gradient is the exact derivative of the simulated loss with the event order held fixed
 (``backward.py``); it matches central finite differences wherever the spike sequence does not
@@ -188,6 +188,22 @@ def _first_to_fire(t):
 
 
 def _readout(kind, times, units, W_out, tau, T):
+    """The readout's logits and VJP. The integral readout is divided by ``tau`` so that its
+    logits are unit-free like the maximum voltage (the integral of one PSP is ``tau / 2``);
+    being linear in ``W``, that is the readout of ``W / tau``, with ``dL/dW`` scaled back."""
     if kind == "max_voltage":
         return losses.max_voltage_readout(times, units, W_out, tau, T)
-    return losses.integral_readout(times, units, W_out, tau, T)
+    return _ScaledReadout(losses.integral_readout(times, units, W_out / tau, tau, T), 1.0 / tau)
+
+
+class _ScaledReadout:
+    """A readout evaluated at ``scale * W``: same logits, ``dL/dW`` multiplied by ``scale``."""
+
+    def __init__(self, readout, scale):
+        self.logits = readout.logits
+        self._readout = readout
+        self._scale = scale
+
+    def vjp(self, g):
+        v = self._readout.vjp(g)
+        return losses.ReadoutGradient(v.dW * self._scale, v.dtimes)
