@@ -115,6 +115,7 @@ import numbers
 
 import numpy as np
 
+from snnexact._checks import real_array
 from snnexact._jit import jit
 from snnexact.events import check_spike_train, merge_ties
 
@@ -145,17 +146,7 @@ def _real_scalar(name, value, *, positive=False, nonnegative=False, allow_inf=Fa
 
 
 def _real_array(name, a, ndim):
-    a = np.asarray(a)
-    if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
-        raise TypeError(f"{name} must be a real array, got dtype {a.dtype}")
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        bad = np.argwhere(~np.isfinite(a))[0]
-        idx = ", ".join(str(int(b)) for b in bad)
-        raise ValueError(f"{name}[{idx}] is {a[tuple(bad)]}: values must be finite")
-    return a
+    return real_array(name, a, ndim=ndim)
 
 
 def _label(label, n):

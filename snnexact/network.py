@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from snnexact._checks import real_array
 from snnexact.neurons import LIF, QIF
 
 
@@ -119,27 +120,15 @@ class Network:
         W, R = [], []
         for l in range(self.n_layers):
             n_in, n_out = self.sizes[l], self.sizes[l + 1]
-            W.append(_as_weights(params.W[l], f"W[{l}]", (n_out, n_in)))
+            W.append(real_array(f"W[{l}]", params.W[l], shape=(n_out, n_in)))
             r = params.R[l]
             if self.recurrent_layers[l]:
                 if r is None:
                     raise ValueError(f"R[{l}] is None but layer {l} is recurrent")
-                r = _as_weights(r, f"R[{l}]", (n_out, n_out))
+                r = real_array(f"R[{l}]", r, shape=(n_out, n_out))
                 if np.any(np.diag(r) != 0.0):
                     raise ValueError(f"R[{l}] must have a zero diagonal (no self-connections)")
             elif r is not None:
                 raise ValueError(f"R[{l}] must be None: layer {l} is not recurrent")
             R.append(r)
         return W, R
-
-
-def _as_weights(a, name, shape):
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "fiu" or arr.dtype == np.bool_:
-        raise TypeError(f"{name} must be a real array, got dtype {arr.dtype}")
-    if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return arr

@@ -40,7 +40,7 @@ def test_bad_params(setup):
         snnexact.simulate(net, bad, [0.1], [0], 1.0)
     W0 = params.W[0].copy()
     W0[1, 1] = np.nan
-    with pytest.raises(ValueError, match=r"W\[0\] contains NaN"):
+    with pytest.raises(ValueError, match=r"W\[0\]\[1, 1\] is nan"):
         snnexact.simulate(net, snnexact.Params((W0, params.W[1]), params.R), [0.1], [0], 1.0)
     R0 = params.R[0].copy()
     R0[2, 2] = 1.0

@@ -1,0 +1,21 @@
+"""Argument validation shared by the public functions: errors name the argument."""
+import numpy as np
+
+
+def real_array(name, a, ndim=None, shape=None):
+    """``a`` as a C-contiguous float64 array; ``TypeError`` if it is not real-valued,
+    ``ValueError`` (naming ``name`` and the first bad index) for a wrong ``ndim``/``shape`` or a
+    NaN/inf entry."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "fiu" or a.dtype == np.bool_:
+        raise TypeError(f"{name} must be a real array, got dtype {a.dtype}")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if shape is not None and a.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))[0]
+        idx = ", ".join(str(int(b)) for b in bad)
+        raise ValueError(f"{name}[{idx}] is {a[tuple(bad)]}: values must be finite")
+    return a
