@@ -14,7 +14,7 @@ The gradient is the exact derivative of the simulated loss with the event order 
 (``backward.py``); it matches central finite differences wherever the spike sequence does not
 change within the step.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +36,9 @@ class Evaluation:
     First-spike readout: the prediction is the output that fires first; a silent output only
     competes through its pseudospike (QIF), and ``-1`` means no output fired at all (counted as
     wrong). ``prediction_no_pseudo`` ignores pseudospikes (ordinary spikes in ``[0, T]`` only).
+    After ``value_and_grad`` also ``input_time_grads`` (dL/d each input spike time that is
+    ``< T``, in input order) and ``initial_state_grads`` (per simulated layer ``(dL/dV0,
+    dL/dI0)``; the QIF ``dL/dV0`` of a neuron that starts at ``-inf`` is 0).
     """
 
     loss: float
@@ -44,6 +47,8 @@ class Evaluation:
     pseudo_outputs: np.ndarray
     simulation: object
     prediction_no_pseudo: int
+    input_time_grads: np.ndarray = None
+    initial_state_grads: tuple = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,8 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     if g_in is not None:
         g_input += g_in
     grads = Params(tuple(dW), tuple(dR))
+    ev = replace(ev, input_time_grads=g_input,
+                 initial_state_grads=tuple(zip(lamV, lamI)))
     return float(value), grads, ev
 
 

@@ -136,3 +136,38 @@ def test_gradient_against_finite_differences_of_the_ode_oracle(model):
         assert abs(num - grads.W[l][ij]) <= 1e-6 + 1e-5 * abs(num), (l, ij, num, grads.W[l][ij])
         checked += 1
     assert checked >= 2
+
+
+@pytest.mark.parametrize("model", ["lif", "qif"])
+def test_input_time_and_initial_state_gradients(model):
+    """The optional gradients with respect to input spike times and initial states, against
+    Richardson-extrapolated central differences (where the spike sequence is unchanged)."""
+    checked = 0
+    for seed in range(40):
+        net, params, times, units, label, T = make_case(model, seed, (3, 3, 2), True, 6)
+        init = [(np.full(3, 0.1), np.full(3, 0.2)), (np.full(2, -0.1), np.full(2, 0.3))]
+        kw = dict(max_spikes=60, on_budget="ignore", initial_state=init)
+        value, grads, ev = snnexact.value_and_grad(net, params, times, units, label, T, **kw)
+        if ev.simulation.status:
+            continue
+        sig0 = signature(ev)
+        h = 1e-6
+        for j in range(len(times)):
+            def f(v, j=j):
+                t = times.copy()
+                t[j] = v
+                return snnexact.evaluate(net, params, t, units, label, T, **kw)
+            if (j == 0 or times[j] - times[j - 1] > 2 * h) and \
+                    (j == len(times) - 1 or times[j + 1] - times[j] > 2 * h):
+                checked += fd_check(f, times[j], ev.input_time_grads[j], sig0, f"dt_in[{j}]")
+        for l, which in ((0, 0), (0, 1), (1, 1)):
+            def f(v, l=l, which=which):
+                state = [(a.copy(), b.copy()) for a, b in init]
+                state[l][which][0] = v
+                return snnexact.evaluate(net, params, times, units, label, T,
+                                         **{**kw, "initial_state": state})
+            checked += fd_check(f, init[l][which][0], ev.initial_state_grads[l][which][0], sig0,
+                                f"d{'VI'[which]}0[{l}]")
+        if checked >= 10:
+            break
+    assert checked >= 10
