@@ -48,7 +48,7 @@ def main():
                                log.input_offsets, log.input_units, log.checkpoints, K, WT, RT, T,
                                np.zeros(res.layers[l].n_spikes), np.zeros(n), np.zeros(n),
                                np.zeros_like(WT), np.zeros_like(RT),
-                               np.zeros(log.input_units.size))
+                               np.zeros(log.input_units.size), np.zeros(1))
             med = {}
             for name, fn in (("replay", replay), ("backward", backward)):
                 fn()

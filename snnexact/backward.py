@@ -58,10 +58,12 @@ def _replay(model, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, 
 
 @jit
 def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT,
-                   T, mu, lamV, lamI, dWT, dRT, g_in):
+                   T, mu, lamV, lamI, dWT, dRT, g_in, sensitivity):
     """Reverse pass over one layer. ``mu[i]``: dL/d(time of this layer's spike i) from outside;
     ``lamV, lamI``: dL/d(V, I) at ``T`` (overwritten with dL/d(initial state)); accumulates
-    ``dWT`` (n_in, N), ``dRT`` (N, N, row m = presynaptic m) and ``g_in`` (per input spike)."""
+    ``dWT`` (n_in, N), ``dRT`` (N, N, row m = presynaptic m) and ``g_in`` (per input spike).
+    ``sensitivity[0]`` is raised to the largest ``|d t_spike / d V|`` over the layer's spikes:
+    for LIF it grows like ``1/sqrt(D)`` at a grazing crossing (reported, never clamped)."""
     N = lamV.shape[0]
     E = log_t.shape[0]
     recurrent = RT.shape[0] > 0
@@ -101,6 +103,7 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
             if m >= 0:
                 D = g_dt + G
                 _, dt_dV0, dt_dI0 = _spike_time_grad(model, Vb[j, m], Ib[j, m], tau, theta)
+                sensitivity[0] = max(sensitivity[0], abs(dt_dV0))
                 lamV[m] += D * dt_dV0
                 lamI[m] += D * dt_dI0
             else:
@@ -129,13 +132,14 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
                 G = 0.0
 
 
-def backward_network(network, W, R, res, mu, lamV, lamI):
+def backward_network(network, W, R, res, mu, lamV, lamI, sensitivities=None):
     """Reverse pass through the simulated layers of ``res`` (last to first).
 
     ``mu[l]``: dL/d(spike times of layer l) from outside the layer (the loss); ``lamV[l],
     lamI[l]``: dL/d(V, I at T). Returns ``(dW, dR, g_input)`` for the simulated layers, with
     ``g_input`` = dL/d(input spike times). The input-time gradient of layer ``l`` becomes the
-    spike-time gradient of layer ``l - 1``. ``mu``, ``lamV`` and ``lamI`` are overwritten.
+    spike-time gradient of layer ``l - 1``. ``mu``, ``lamV`` and ``lamI`` are overwritten;
+    ``sensitivities`` (optional list) receives each layer's largest ``|d t_spike / d V|``.
     """
     tau = float(network.neuron.tau_m)
     theta = float(network.neuron.theta)
@@ -149,9 +153,12 @@ def backward_network(network, W, R, res, mu, lamV, lamI):
         dWT = np.zeros_like(WT)
         dRT = np.zeros_like(RT)
         g_in = np.zeros(log.input_units.size)
+        sens = np.zeros(1)
         backward_layer(network.neuron.model_id, tau, theta, log.times, log.codes,
                        log.input_offsets, log.input_units, log.checkpoints, log.checkpoint_every,
-                       WT, RT, float(res.T), mu[l], lamV[l], lamI[l], dWT, dRT, g_in)
+                       WT, RT, float(res.T), mu[l], lamV[l], lamI[l], dWT, dRT, g_in, sens)
+        if sensitivities is not None:
+            sensitivities.insert(0, float(sens[0]))
         dW[l] = dWT.T.copy()
         dR[l] = dRT.T.copy() if R[l] is not None else None
         if l > 0:

@@ -38,7 +38,11 @@ class Evaluation:
     wrong). ``prediction_no_pseudo`` ignores pseudospikes (ordinary spikes in ``[0, T]`` only).
     After ``value_and_grad`` also ``input_time_grads`` (dL/d each input spike time that is
     ``< T``, in input order) and ``initial_state_grads`` (per simulated layer ``(dL/dV0,
-    dL/dI0)``; the QIF ``dL/dV0`` of a neuron that starts at ``-inf`` is 0).
+    dL/dI0)``; the QIF ``dL/dV0`` of a neuron that starts at ``-inf`` is 0), and
+    ``spike_time_sensitivity``: per layer the largest ``|d t_spike / d V|`` (in time units per
+    voltage unit). Near a grazing LIF crossing it diverges like ``1/sqrt(D)``: a value far above
+    ``tau_m`` says some gradient is dominated by a spike that nearly fails to happen (the exact
+    gradient is returned as it is, never clamped). QIF has no such divergence.
     """
 
     loss: float
@@ -49,6 +53,7 @@ class Evaluation:
     prediction_no_pseudo: int
     input_time_grads: np.ndarray = None
     initial_state_grads: tuple = None
+    spike_time_sensitivity: tuple = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,8 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     ev = Evaluation(float(value), outputs, int(pred), pseudo_outputs, res, int(pred_plain))
     if not want_grad:
         return float(value), None, ev
-    gW, gR, g_in = backward_network(network, W, R, res, mu, lamV, lamI)
+    sens = []
+    gW, gR, g_in = backward_network(network, W, R, res, mu, lamV, lamI, sens)
     for l in range(n_sim):
         dW[l] += gW[l]
         if dR[l] is not None:
@@ -185,8 +191,8 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     if g_in is not None:
         g_input += g_in
     grads = Params(tuple(dW), tuple(dR))
-    ev = replace(ev, input_time_grads=g_input,
-                 initial_state_grads=tuple(zip(lamV, lamI)))
+    ev = replace(ev, input_time_grads=g_input, initial_state_grads=tuple(zip(lamV, lamI)),
+                 spike_time_sensitivity=tuple(sens))
     return float(value), grads, ev
 
 

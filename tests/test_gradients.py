@@ -171,3 +171,21 @@ def test_input_time_and_initial_state_gradients(model):
         if checked >= 10:
             break
     assert checked >= 10
+
+
+def test_grazing_lif_crossing_is_reported_not_clamped():
+    """One LIF neuron, one kick w = 4 theta (1 + eps) (just above grazing, THEORY 1.2): the
+    reported spike-time sensitivity grows like eps^(-1/2) and equals |dt*/dV0| = x*/|Vdot*|."""
+    net = snnexact.Network(snnexact.LIF(1.0), (1, 1))
+    sens = []
+    for eps in (1e-2, 1e-4, 1e-6):
+        params = snnexact.Params((np.array([[4.0 * (1 + eps)]]),), (None,))
+        value, grads, ev = snnexact.value_and_grad(net, params, [0.0], [0], 0, 5.0)
+        assert ev.simulation.output.n_spikes == 1 and np.isfinite(grads.W[0]).all()
+        sens.append(ev.spike_time_sensitivity[0])
+        from snnexact.neurons import lif_adjoint
+        _, dt_dV0, _ = lif_adjoint.spike_time_grad(0.0, 4.0 * (1 + eps), 1.0, 1.0)
+        assert sens[-1] == pytest.approx(abs(dt_dV0), rel=1e-12)
+    # D = w (w - 4) ~ 16 eps: sensitivity ~ eps^(-1/2), so x100 smaller eps -> x10 larger
+    assert sens[1] / sens[0] == pytest.approx(10.0, rel=0.05)
+    assert sens[2] / sens[1] == pytest.approx(10.0, rel=0.05)
