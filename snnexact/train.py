@@ -24,6 +24,8 @@ from snnexact.parallel import executor
 CHECKPOINT = "checkpoint.npz"
 METRICS = "metrics.jsonl"
 CONFIG = "config.toml"
+# settings that do not change the result (bitwise), so a run may resume with other values
+EXECUTION_FIELDS = frozenset({"n_jobs", "backend", "scheduler"})
 
 
 def build_network(cfg, n_in, n_out):
@@ -126,8 +128,11 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None):
     network = build_network(cfg, n_in, n_out)
     if resume and ckpt_path.exists():
         params, opt_state, meta = checkpoint.load(ckpt_path)
-        if json.loads(meta["config"]) != json.loads(cfg.to_json()):
-            raise ValueError(f"--resume: the config differs from the one in {ckpt_path}")
+        saved, now = json.loads(meta["config"]), json.loads(cfg.to_json())
+        differ = sorted(k for k in now if k not in EXECUTION_FIELDS and saved.get(k) != now[k])
+        if differ:
+            raise ValueError(f"--resume: the config differs from the one in {ckpt_path} in "
+                             f"{differ} (only {sorted(EXECUTION_FIELDS)} may change)")
         start_epoch, start_batch, history = meta["epoch"], meta["batch"], meta["history"]
         epoch_acc = meta["extra"].get("epoch_records", [])
     else:

@@ -163,3 +163,16 @@ def test_compare_end_to_end(tmp_path, capsys):
     assert main(["evaluate", str(out / "qif" / "seed0" / "checkpoint.npz")]) == 0
     printed = capsys.readouterr().out
     assert "validation: loss" in printed and "test: loss" in printed
+
+
+def test_resume_with_other_workers_but_not_other_settings(tmp_path, tiny_splits):
+    """n_jobs/backend do not change the result, so a run may resume with other values; any
+    other change (here the number of epochs, which shapes the cosine schedule) is refused."""
+    cfg = TrainConfig(**TINY, model="qif")
+    _, ref, _ = train(cfg, tmp_path / "run", progress=False, splits=tiny_splits)
+    with pytest.raises(ValueError, match=r"differs .* in \['epochs'\]"):
+        train(TrainConfig(**{**TINY, "epochs": 3}, model="qif"), tmp_path / "run", resume=True,
+              progress=False, splits=tiny_splits)
+    _, again, _ = train(TrainConfig(**TINY, model="qif", n_jobs=2, backend="threads"),
+                        tmp_path / "run", resume=True, progress=False, splits=tiny_splits)
+    assert _params_bytes(again) == _params_bytes(ref)
