@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from snnexact import checkpoint
-from snnexact.config import TrainConfig, config_from_json, load_config
+from snnexact.config import config_from_json, load_config
 from snnexact.compare import compare
 from snnexact.data.splits import load_splits
 from snnexact.parallel import executor

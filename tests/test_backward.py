@@ -2,10 +2,8 @@
 L = sum_l sum_i a_l[i] t_l[i] + sum_l (b_l . V_l(T) + d_l . I_l(T)), so that every sensitivity
 (spike times, trial-end states, weights, recurrent weights, input times) is exercised on its own.
 """
-import math
 
 import numpy as np
-import pytest
 from hypothesis import assume, example, given, strategies as st
 
 import snnexact

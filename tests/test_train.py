@@ -1,8 +1,6 @@
 """Trainer: bitwise determinism across workers and backends, exact resume after kill -9,
 atomic checkpoints, config handling, optimisers."""
 import json
-import os
-from pathlib import Path
 import signal
 import subprocess
 import sys

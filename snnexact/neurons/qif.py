@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from snnexact._jit import jit
-from snnexact.neurons.lif import _check_positive, jump  # the same current jump in both models
+from snnexact.neurons.lif import _check_positive, jump  # noqa: F401 (the same jump verb)
 
 MODEL_ID = 1
 
