@@ -109,15 +109,6 @@ QIF_FLOW_CASES = [  # id, V0, I0, T, flow branch of the (first) interval, number
 ]
 
 
-@pytest.mark.parametrize("name,v0,i0,T,branch,n_spikes", QIF_FLOW_CASES,
-                         ids=[c[0] for c in QIF_FLOW_CASES])
-def test_qif_flow_branches(name, v0, i0, T, branch, n_spikes):
-    assert qif_flow_branch(v0, i0) == branch
-    cf, ode = run_single("qif", v0, i0, T)
-    assert cf[0].times.size == n_spikes
-    assert_results_agree(cf, ode, "qif")
-
-
 QIF_SPIKE_CASES = [  # id, V0, I0, T, spike branch, number of spikes
     ("c_pos_from_rest", 0.0, 3.0, 3.0, "pos", 1),
     ("c_pos_tonic", 0.0, 50.0, 3.0, "pos", 2),
@@ -132,10 +123,17 @@ QIF_SPIKE_CASES = [  # id, V0, I0, T, spike branch, number of spikes
 ]
 
 
-@pytest.mark.parametrize("name,v0,i0,T,branch,n_spikes", QIF_SPIKE_CASES,
-                         ids=[c[0] for c in QIF_SPIKE_CASES])
-def test_qif_spike_branches(name, v0, i0, T, branch, n_spikes):
-    assert qif_spike_branch(v0, i0) == branch
+QIF_BRANCH_CASES = ([("flow", *c) for c in QIF_FLOW_CASES]
+                    + [("spike", *c) for c in QIF_SPIKE_CASES])
+
+
+@pytest.mark.parametrize("kind,name,v0,i0,T,branch,n_spikes", QIF_BRANCH_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in QIF_BRANCH_CASES])
+def test_qif_branches(kind, name, v0, i0, T, branch, n_spikes):
+    """Each QIF flow branch (THEORY 1.1) and spike branch (1.2): the case really takes the
+    branch it names, and the two oracles agree."""
+    branch_of = qif_flow_branch if kind == "flow" else qif_spike_branch
+    assert branch_of(v0, i0) == branch
     cf, ode = run_single("qif", v0, i0, T)
     assert cf[0].times.size == n_spikes
     assert_results_agree(cf, ode, "qif")
