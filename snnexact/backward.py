@@ -132,8 +132,9 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
                 G = 0.0
 
 
-def backward_network(network, W, R, res, mu, lamV, lamI, sensitivities=None):
-    """Reverse pass through the simulated layers of ``res`` (last to first).
+def backward_network(network, res, mu, lamV, lamI, sensitivities=None):
+    """Reverse pass through the simulated layers of ``res`` (last to first), with the weights
+    the forward pass ran with (``res.layers[l].log.weights_t``).
 
     ``mu[l]``: dL/d(spike times of layer l) from outside the layer (the loss); ``lamV[l],
     lamI[l]``: dL/d(V, I at T). Returns ``(dW, dR, g_input)`` for the simulated layers, with
@@ -148,8 +149,7 @@ def backward_network(network, W, R, res, mu, lamV, lamI, sensitivities=None):
     g_in = None
     for l in range(n - 1, -1, -1):
         log = res.layers[l].log
-        WT = np.ascontiguousarray(W[l].T)
-        RT = np.ascontiguousarray(R[l].T) if R[l] is not None else np.empty((0, W[l].shape[0]))
+        WT, RT = log.weights_t, log.recurrent_t
         dWT = np.zeros_like(WT)
         dRT = np.zeros_like(RT)
         g_in = np.zeros(log.input_units.size)
@@ -159,8 +159,8 @@ def backward_network(network, W, R, res, mu, lamV, lamI, sensitivities=None):
                        WT, RT, float(res.T), mu[l], lamV[l], lamI[l], dWT, dRT, g_in, sens)
         if sensitivities is not None:
             sensitivities.insert(0, float(sens[0]))
-        dW[l] = dWT.T.copy()
-        dR[l] = dRT.T.copy() if R[l] is not None else None
+        dW[l] = dWT.T  # views in (n_out, n_in) order
+        dR[l] = dRT.T if RT.shape[0] else None
         if l > 0:
             mu[l - 1] = mu[l - 1] + g_in
     return dW, dR, g_in

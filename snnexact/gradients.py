@@ -183,7 +183,7 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     if not want_grad:
         return float(value), None, ev
     sens = []
-    gW, gR, g_in = backward_network(network, W, R, res, mu, lamV, lamI, sens)
+    gW, gR, g_in = backward_network(network, res, mu, lamV, lamI, sens)
     for l in range(n_sim):
         dW[l] += gW[l]
         if dR[l] is not None:

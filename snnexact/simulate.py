@@ -202,7 +202,9 @@ class EventLog:
     spiked; ``code = -1 - k``: input event ``k``, whose units are
     ``input_units[input_offsets[k]:input_offsets[k + 1]]`` at ``input_times[k]``).
     ``checkpoints[j]`` is the internal layer state after ``j * checkpoint_every`` events
-    (``checkpoints[0]`` the initial state).
+    (``checkpoints[0]`` the initial state). ``weights_t``/``recurrent_t``: the transposed
+    weights the kernel ran with (row ``u`` = the weights out of presynaptic ``u``; recurrent
+    ``(0, n)`` if none), shared with the backward pass.
     """
 
     times: np.ndarray
@@ -212,6 +214,8 @@ class EventLog:
     input_units: np.ndarray
     checkpoints: np.ndarray
     checkpoint_every: int
+    weights_t: np.ndarray
+    recurrent_t: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -322,7 +326,7 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
             model, tau, theta, ev_times, offsets, units, WT, RT, T, budgets[l], S, K)
         V, I = np.empty(n), np.empty(n)
         _state_VI(model, S, V, I)
-        log = EventLog(log_t, log_c, ev_times, offsets, units, ckpt, K)
+        log = EventLog(log_t, log_c, ev_times, offsets, units, ckpt, K, WT, RT)
         layers.append(LayerResult(sp_t, sp_n, V, I, int(n_in), len(sp_t), int(st),
                                   float(t_stop), log))
         if st != STATUS_OK and status == STATUS_OK:

@@ -38,8 +38,7 @@ def _grad(net, params, times, units, T, coef):
     lamV = [b * (1.0 - np.tanh(np.where(np.isfinite(L.V), L.V, 0.0)) ** 2)
             for L, (_, b, _) in zip(res.layers, coef)]
     lamI = [np.full(L.I.shape, d) for L, (_, _, d) in zip(res.layers, coef)]
-    W = [np.asarray(w, float) for w in params.W]
-    dW, dR, g_in = backward_network(net, W, list(params.R), res, mu, lamV, lamI)
+    dW, dR, g_in = backward_network(net, res, mu, lamV, lamI)
     return value, res, dW, dR, g_in
 
 
