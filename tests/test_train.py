@@ -174,3 +174,19 @@ def test_resume_with_other_workers_but_not_other_settings(tmp_path, tiny_splits)
     _, again, _ = train(TrainConfig(**TINY, model="qif", n_jobs=2, backend="threads"),
                         tmp_path / "run", resume=True, progress=False, splits=tiny_splits)
     assert _params_bytes(again) == _params_bytes(ref)
+
+
+def test_equal_budget_search_gives_both_models_the_same_candidates(tmp_path):
+    from snnexact.search import search_and_compare
+    cfg = TrainConfig(**{**TINY, "epochs": 1})
+    finals = search_and_compare(cfg, trials=2, search_epochs=1, epochs=1, seeds=[0],
+                                out_dir=tmp_path, log=lambda msg: None)
+    assert set(finals) == {"lif", "qif"}
+    recs = [json.loads(l) for l in (tmp_path / "search.jsonl").read_text().splitlines()]
+    by = {(r["model"], r["trial"]): r for r in recs}
+    assert len(recs) == 4
+    for trial in (0, 1):
+        a, b = by[("lif", trial)], by[("qif", trial)]
+        assert {k: a[k] for k in ("lr", "w_mean", "w_std", "gamma")} == \
+            {k: b[k] for k in ("lr", "w_mean", "w_std", "gamma")}
+    assert (tmp_path / "summary.txt").exists() and (tmp_path / "best.json").exists()
