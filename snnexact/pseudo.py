@@ -80,29 +80,31 @@ def rate_pass(W, R, V_T, I_T, tau, alpha=DEFAULT_ALPHA):
     return PseudoState(**out, tau=float(tau), alpha=float(alpha))
 
 
+def _phase_vjp(g_r, q, sigma):
+    """Pull ``dL/dr`` back through ``r = (arctan q + pi/2)/pi``, ``q = (V - 1/2)/sqrt(sigma)``:
+    returns ``(dL/dV, dL/dsigma)``. At ``V = -inf`` (``q = -inf``) ``r`` is flat: both are 0."""
+    finite = np.isfinite(q)
+    q = np.where(finite, q, 0.0)
+    g_q = np.where(finite, g_r / (math.pi * (1.0 + q * q)), 0.0)
+    return g_q / np.sqrt(sigma), g_q * (-q / (2.0 * sigma))
+
+
 def rate_pass_vjp(ps, W, R, g_delay):
     """Pull ``g_delay[l]`` = dL/d(first pseudospike delay) back to the trial-end states and the
     weights. Returns ``(lamV_T, lamI_T, dW, dR)`` lists (``dR[l]`` None where ``R[l]`` is)."""
-    L = len(W)
     lamV = [np.zeros_like(x) for x in ps.rates]
     lamI = [np.zeros_like(x) for x in ps.rates]
     dW = [np.zeros_like(w) for w in W]
     dR = [None if r is None else np.zeros_like(r) for r in R]
     g_r = [np.zeros_like(x) for x in ps.rates]  # dL/d(rate r of layer l)
-    tau = ps.tau
-    for l in range(L - 1, -1, -1):
-        sigma, q, r = ps.sigma[l], ps.q[l], ps.rates[l]
-        rs = np.sqrt(sigma)
-        # delay P = tau pi / sqrt(sigma) (1 - r);  r = (arctan q + pi/2)/pi,  q = (V - 1/2)/sqrt(sigma)
-        dr_dq = 1.0 / (math.pi * (1.0 + q * q))
-        P = tau * math.pi / rs * (1.0 - r)
-        gd = g_delay[l]
-        g_rl = g_r[l] - gd * tau * math.pi / rs  # total dL/dr at fixed sigma
-        g_q = g_rl * dr_dq
-        g_sigma = gd * (-P / (2.0 * sigma)) + g_q * (-q / (2.0 * sigma))
-        finite = np.isfinite(q)
-        lamV[l] += np.where(finite, g_q / rs, 0.0)
+    for l in range(len(W) - 1, -1, -1):
+        sigma, r, gd = ps.sigma[l], ps.rates[l], g_delay[l]
+        # delay P = tau pi / sqrt(sigma) (1 - r(V, sigma))
+        scale = ps.tau * math.pi / np.sqrt(sigma)
+        g_V, g_sigma = _phase_vjp(g_r[l] - gd * scale, ps.q[l], sigma)
+        g_sigma = g_sigma - gd * scale * (1.0 - r) / (2.0 * sigma)
         g_x = g_sigma * ps.slope[l]  # dL/d(I_T + drive)
+        lamV[l] += g_V
         lamI[l] += g_x
         if l > 0:
             dW[l] += np.outer(g_x, ps.rates[l - 1])
@@ -110,9 +112,7 @@ def rate_pass_vjp(ps, W, R, g_delay):
         if R[l] is not None:
             dR[l] += np.outer(g_x, ps.rates0[l])
             np.fill_diagonal(dR[l], 0.0)
-            g_r0 = R[l].T @ g_x
-            q0, sigma0 = ps.q0[l], ps.sigma0[l]
-            g_q0 = g_r0 / (math.pi * (1.0 + q0 * q0))
-            lamV[l] += np.where(np.isfinite(q0), g_q0 / np.sqrt(sigma0), 0.0)
-            lamI[l] += g_q0 * (-q0 / (2.0 * sigma0)) * np.where(np.isfinite(q0), 1.0, 0.0) * ps.slope0[l]
+            g_V0, g_sigma0 = _phase_vjp(R[l].T @ g_x, ps.q0[l], ps.sigma0[l])
+            lamV[l] += g_V0
+            lamI[l] += g_sigma0 * ps.slope0[l]
     return lamV, lamI, dW, dR

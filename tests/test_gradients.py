@@ -189,3 +189,24 @@ def test_grazing_lif_crossing_is_reported_not_clamped():
     # D = w (w - 4) ~ 16 eps: sensitivity ~ eps^(-1/2), so x100 smaller eps -> x10 larger
     assert sens[1] / sens[0] == pytest.approx(10.0, rel=0.05)
     assert sens[2] / sens[1] == pytest.approx(10.0, rel=0.05)
+
+
+def test_pseudo_rate_pass_at_a_reset_state_is_finite_and_flat():
+    """A neuron at V(T) = -inf (reset exactly at T) has rate 0 and a flat rate: the
+    pseudospike pull-back gives finite values and no gradient to its own V(T)."""
+    from snnexact.pseudo import rate_pass, rate_pass_vjp
+    rng = np.random.default_rng(0)
+    W = [rng.normal(size=(3, 2)), rng.normal(size=(2, 3))]
+    R = [rng.normal(size=(3, 3)), None]
+    np.fill_diagonal(R[0], 0.0)
+    V_T = [np.array([-np.inf, 0.3, 2.0]), np.array([0.1, -0.5])]
+    I_T = [np.array([0.5, -1.0, 2.0]), np.array([0.2, 0.4])]
+    ps = rate_pass(W, R, V_T, I_T, tau=0.5)
+    assert ps.rates[0][0] == 0.0 and ps.rates0[0][0] == 0.0
+    lamV, lamI, dW, dR = rate_pass_vjp(ps, W, R, [np.zeros(3), np.ones(2)])
+    for a in lamV + lamI + dW + [dR[0]]:
+        assert np.all(np.isfinite(a))
+    assert lamV[0][0] == 0.0 and lamI[0][0] == 0.0  # only reaches layer 1 through its flat rate
+    # its own first pseudospike delay tau pi / sqrt(sigma) still depends on I(T) through sigma
+    lamV, lamI, _, _ = rate_pass_vjp(ps, W, R, [np.array([1.0, 0.0, 0.0]), np.zeros(2)])
+    assert lamV[0][0] == 0.0 and lamI[0][0] < 0.0
