@@ -26,7 +26,6 @@ def executor(backend="loky", n_jobs=1, scheduler=None):
     if n_jobs == 1:
         yield lambda fn, items: [fn(x) for x in items]
         return
-    prefer = "threads" if backend == "threads" else "processes"
-    with joblib.Parallel(n_jobs=n_jobs, prefer=prefer,
+    with joblib.Parallel(n_jobs=n_jobs,
                          backend="threading" if backend == "threads" else "loky") as parallel:
         yield lambda fn, items: parallel(joblib.delayed(fn)(x) for x in items)

@@ -39,6 +39,8 @@ class SpikeBudgetWarning(RuntimeWarning):
 
 
 # ----------------------------------------------------------------------------- model dispatch
+# One thin switch per verb: Numba cannot take a module as an argument, and an integer model id
+# keeps a single compiled event loop for both models (the branch is outside the neuron loops).
 
 @jit
 def _sweep(model, S, out, flags, x, s, theta):
