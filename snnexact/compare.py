@@ -82,6 +82,8 @@ def _sample_panels(trained, test, path):
         out_layer = len(res.layers) - 1
         n_out = net.sizes[out_layer + 1]
         traces = voltage_trace(net, params, res, out_layer, list(range(min(n_out, 3))), tt)
-        labels = [f"output {k}" + (" (label)" if k == label else "") for k in range(min(n_out, 3))]
+        spiking_out = cfg.readout == "first_spike"  # else the last simulated layer is hidden
+        labels = [f"output {k}" + (" (label)" if k == label else "") if spiking_out
+                  else f"hidden {k}" for k in range(min(n_out, 3))]
         panels[model] = ((times, units), layers, tt, traces, labels)
     sample_figure(panels, T, path)

@@ -42,7 +42,7 @@ def sample_figure(panels, T, path):
         axes[0, c].set(title=f"{model.upper()}", ylabel="input")
         for r, (t, u) in enumerate(layers, start=1):
             axes[r, c].plot(t, u, "|", ms=4)
-            axes[r, c].set(ylabel="output" if r == len(layers) else f"hidden {r - 1}")
+            axes[r, c].set(ylabel=f"layer {r - 1}")
         ax = axes[len(layers) + 1, c]
         for tr, lab in zip(traces, labels):
             ax.plot(tt, np.clip(tr, -3, 3), lw=1, label=lab)
