@@ -81,7 +81,7 @@ def _sample_panels(trained, test, path):
         tt = np.linspace(0.0, cfg.T, 400)
         out_layer = len(res.layers) - 1
         n_out = net.sizes[out_layer + 1]
-        traces = voltage_trace(net, params, res, out_layer, list(range(min(n_out, 3))), tt)
+        traces = voltage_trace(net, res, out_layer, list(range(min(n_out, 3))), tt)
         spiking_out = cfg.readout == "first_spike"  # else the last simulated layer is hidden
         labels = [f"output {k}" + (" (label)" if k == label else "") if spiking_out
                   else f"hidden {k}" for k in range(min(n_out, 3))]

@@ -7,27 +7,24 @@ from snnexact.backward import _replay
 from snnexact.neurons import MODELS
 
 
-def layer_states(network, params, result, layer):
+def layer_states(network, result, layer):
     """Event times and the ``(V, I)`` of every neuron of ``layer`` after each event
-    (row 0: the initial state at t = 0)."""
+    (row 0: the initial state at t = 0), with the weights the simulation ran with."""
     log = result.layers[layer].log
-    W, R = network.check_params(params)
     E = log.times.size
     n = network.sizes[layer + 1]
     Vb, Ib = np.empty((E + 1, n)), np.empty((E + 1, n))
-    WT = np.ascontiguousarray(W[layer].T)
-    RT = np.ascontiguousarray(R[layer].T) if R[layer] is not None else np.empty((0, n))
     neuron = network.neuron
     _replay(neuron.model_id, log.checkpoints[0].copy(), log.times, log.codes, 0, E, 0.0,
-            log.input_offsets, log.input_units, WT, RT, float(neuron.tau_m),
-            float(neuron.theta), Vb, Ib)
+            log.input_offsets, log.input_units, log.weights_t, log.recurrent_t,
+            float(neuron.tau_m), float(neuron.theta), Vb, Ib)
     return np.concatenate([[0.0], log.times]), Vb, Ib
 
 
-def voltage_trace(network, params, result, layer, neurons, t_grid):
+def voltage_trace(network, result, layer, neurons, t_grid):
     """``V`` of the given neurons on ``t_grid`` (exact values at those times; a spike shows as
     the threshold for LIF and as large values before the reset for QIF)."""
-    t_ev, Vb, Ib = layer_states(network, params, result, layer)
+    t_ev, Vb, Ib = layer_states(network, result, layer)
     flow = MODELS[network.neuron.name].flow
     tau = network.neuron.tau_m
     idx = np.searchsorted(t_ev, t_grid, side="right") - 1
