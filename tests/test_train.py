@@ -190,3 +190,28 @@ def test_equal_budget_search_gives_both_models_the_same_candidates(tmp_path):
         assert {k: a[k] for k in ("lr", "w_mean", "w_std", "gamma")} == \
             {k: b[k] for k in ("lr", "w_mean", "w_std", "gamma")}
     assert (tmp_path / "summary.txt").exists() and (tmp_path / "best.json").exists()
+
+
+def test_training_on_shd_layout_files(tmp_path):
+    """The SHD path of the trainer: files found by name, cropped to T, channels pooled, a fixed
+    validation hold-out, one epoch of training that writes its metrics."""
+    from data.test_shd_loader import write_shd
+    rng = np.random.default_rng(0)
+
+    def samples(n):
+        out = []
+        for _ in range(n):
+            k = int(rng.integers(5, 40))
+            out.append((np.sort(rng.uniform(0, 1.5, k)).astype(np.float16),
+                        rng.integers(0, 700, k).astype(np.uint16)))
+        return out
+    write_shd(tmp_path / "x_train.h5", samples(20), list(rng.integers(0, 3, 20)))
+    write_shd(tmp_path / "x_test.h5", samples(6), list(rng.integers(0, 3, 6)))
+    cfg = TrainConfig(dataset="shd", data_path=str(tmp_path), tau_m=0.02, T=1.0, pool=10,
+                      hidden=(5,), readout="integral", epochs=1, batch_size=8,
+                      validation_fraction=0.25)
+    tr, va, te, n_in, n_out = load_splits(cfg)
+    assert (n_in, n_out) == (70, 3) and (len(tr), len(va), len(te)) == (15, 5, 6)
+    assert all(t.max(initial=0) < 1.0 and u.max(initial=0) < 70 for t, u in zip(tr.times, tr.units))
+    _, params, hist = train(cfg, tmp_path / "run", progress=False, splits=(tr, va, te, n_in, n_out))
+    assert params.W[0].shape == (5, 70) and len(hist) == 1 and "test_acc" in hist[0]
