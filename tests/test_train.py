@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,6 +109,15 @@ def test_config_validation_and_toml_roundtrip(tmp_path):
         load_config(f)
 
 
+def test_committed_benchmark_configs_load():
+    """The configs that docs/results.md quotes stay valid as TrainConfig evolves."""
+    configs = sorted((Path(__file__).parents[1] / "benchmarks" / "configs").glob("*.toml"))
+    assert configs, "benchmarks/configs/*.toml not found"
+    for path in configs:
+        cfg = load_config(path)
+        assert cfg.dataset == "shd" and cfg.epochs > 0, path
+
+
 def test_optimisers_descend_a_quadratic():
     """Both optimisers reduce sum(p^2) from a fixed start (a derivation-free sanity check that
     the update has the right sign and bias correction)."""
@@ -190,6 +200,28 @@ def test_equal_budget_search_gives_both_models_the_same_candidates(tmp_path):
         assert {k: a[k] for k in ("lr", "w_mean", "w_std", "gamma")} == \
             {k: b[k] for k in ("lr", "w_mean", "w_std", "gamma")}
     assert (tmp_path / "summary.txt").exists() and (tmp_path / "best.json").exists()
+
+
+def test_search_space_bounds_and_changed_space_on_resume(tmp_path):
+    from snnexact.search import SearchSpace, equal_budget_search, sample_space
+    space = SearchSpace(log10_lr=(-2.5, -2.0), w_mean=(0.1, 0.2), w_std=(1.0, 1.0),
+                        log10_out_std=(-1.0, 0.0))
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        hp = sample_space(rng, space)
+        assert 10 ** -2.5 <= hp["lr"] <= 1e-2 and 0.1 <= hp["w_mean"] <= 0.2
+        assert hp["w_std"] == 1.0 and 0.1 <= hp["out_std"] <= 1.0
+    # out_std is drawn last: the other draws equal those of the space without it
+    plain = sample_space(np.random.default_rng(1), SearchSpace())
+    with_out = sample_space(np.random.default_rng(1), SearchSpace(log10_out_std=(-1.0, 0.0)))
+    assert plain == {k: with_out[k] for k in plain}
+    with pytest.raises(ValueError, match="w_mean"):
+        SearchSpace(w_mean=(1.0, 0.0))
+    cfg = TrainConfig(**{**TINY, "epochs": 1})
+    equal_budget_search(cfg, 1, 1, tmp_path, models=("qif",), log=lambda msg: None)
+    with pytest.raises(ValueError, match="search space changed"):
+        equal_budget_search(cfg, 1, 1, tmp_path, models=("qif",), log=lambda msg: None,
+                            space=space)
 
 
 def test_training_on_shd_layout_files(tmp_path):
