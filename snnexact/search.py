@@ -35,11 +35,13 @@ class SearchSpace:
 
     def __post_init__(self):
         for f in fields(self):
-            if getattr(self, f.name) is None:
+            bounds = getattr(self, f.name)
+            if bounds is None:
                 continue
-            lo, hi = getattr(self, f.name)
-            if not lo <= hi:
-                raise ValueError(f"search space: {f.name} needs low <= high, got ({lo}, {hi})")
+            if len(bounds) != 2 or not float(bounds[0]) <= float(bounds[1]):
+                raise ValueError(f"search space: {f.name} must be (low, high) with low <= high, "
+                                 f"got {bounds!r}")
+            object.__setattr__(self, f.name, (float(bounds[0]), float(bounds[1])))
 
 
 def sample_space(rng, space=SearchSpace()):

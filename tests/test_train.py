@@ -217,6 +217,8 @@ def test_search_space_bounds_and_changed_space_on_resume(tmp_path):
     assert plain == {k: with_out[k] for k in plain}
     with pytest.raises(ValueError, match="w_mean"):
         SearchSpace(w_mean=(1.0, 0.0))
+    with pytest.raises(ValueError, match="log10_lr"):
+        SearchSpace(log10_lr=(-3.0,))
     cfg = TrainConfig(**{**TINY, "epochs": 1})
     equal_budget_search(cfg, 1, 1, tmp_path, models=("qif",), log=lambda msg: None)
     with pytest.raises(ValueError, match="search space changed"):
