@@ -68,8 +68,10 @@ def main():
     ap.add_argument("--l2", type=float, default=1e-3)
     args = ap.parse_args()
     folder = Path(args.data)
-    train = SHDDataset(sorted(folder.glob("*train*.h5"))[0])
-    test = SHDDataset(sorted(folder.glob("*test*.h5"))[0])
+    found = {split: sorted(folder.glob(f"*{split}*.h5")) for split in ("train", "test")}
+    if not all(found.values()):
+        raise SystemExit(f"--data {folder}: expected files named *train*.h5 and *test*.h5")
+    train, test = SHDDataset(found["train"][0]), SHDDataset(found["test"][0])
     n_classes = max(train.n_classes, test.n_classes)
     print(f"{folder}: {len(train)} train, {len(test)} test, {n_classes} classes")
     for k in args.time_bins:

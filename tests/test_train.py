@@ -211,6 +211,10 @@ def test_search_space_bounds_and_changed_space_on_resume(tmp_path):
         hp = sample_space(rng, space)
         assert 10 ** -2.5 <= hp["lr"] <= 1e-2 and 0.1 <= hp["w_mean"] <= 0.2
         assert hp["w_std"] == 1.0 and 0.1 <= hp["out_std"] <= 1.0
+    # the default space still draws the Yin-Yang candidates that docs/results.md lists
+    first = sample_space(np.random.default_rng(2026))
+    assert [round(first[k], r) for k, r in (("lr", 4), ("w_mean", 2), ("w_std", 2),
+                                            ("gamma", 3))] == [0.0017, 0.96, 0.97, 0.036]
     # out_std is drawn last: the other draws equal those of the space without it
     plain = sample_space(np.random.default_rng(1), SearchSpace())
     with_out = sample_space(np.random.default_rng(1), SearchSpace(log10_out_std=(-1.0, 0.0)))
