@@ -11,12 +11,11 @@ not a spiking network. Run from the repository root:
 FSDD-SHD is our conversion of the Free Spoken Digit Dataset, not SHD.
 """
 import argparse
-from pathlib import Path
-
 import numpy as np
 from scipy.optimize import minimize
 
 from snnexact.data import SHDDataset
+from snnexact.data.splits import find_split_files
 
 
 def binned_counts(dataset, band, n_time_bins, t_max):
@@ -67,11 +66,12 @@ def main():
     ap.add_argument("--t-max", type=float, default=1.0, help="count spikes in [0, t_max)")
     ap.add_argument("--l2", type=float, default=1e-3)
     args = ap.parse_args()
-    folder = Path(args.data)
-    found = {split: sorted(folder.glob(f"*{split}*.h5")) for split in ("train", "test")}
-    if not all(found.values()):
-        raise SystemExit(f"--data {folder}: expected files named *train*.h5 and *test*.h5")
-    train, test = SHDDataset(found["train"][0]), SHDDataset(found["test"][0])
+    try:
+        train_file, test_file = find_split_files(args.data)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"--data: {exc}") from exc
+    train, test = SHDDataset(train_file), SHDDataset(test_file)
+    folder = args.data
     n_classes = max(train.n_classes, test.n_classes)
     print(f"{folder}: {len(train)} train, {len(test)} test, {n_classes} classes")
     for k in args.time_bins:

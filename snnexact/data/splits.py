@@ -43,7 +43,7 @@ def load_splits(cfg):
         return (*splits, 5, 3)
     if cfg.data_path is None:
         raise ValueError("config: data_path is required unless dataset = 'yinyang'")
-    train_file, test_file = _find_files(Path(cfg.data_path))
+    train_file, test_file = find_split_files(cfg.data_path)
     train_ds, test_ds = SHDDataset(train_file), SHDDataset(test_file)
     pool = PoolChannels(cfg.pool, train_ds.n_channels) if cfg.pool > 1 else None
     steps = [TimeScale(cfg.time_scale)] if cfg.time_scale != 1.0 else []
@@ -73,7 +73,10 @@ def augmentation(cfg, n_channels):
     return Compose(steps) if steps else None
 
 
-def _find_files(path):
+def find_split_files(path):
+    """``(train_file, test_file)`` for an SHD-layout file or a folder holding ``*train*.h5``
+    and ``*test*.h5`` (or ``.h5.gz``); raises naming the path if they are missing."""
+    path = Path(path)
     if path.is_file():
         test = Path(str(path).replace("train", "test"))
         if test == path or not test.exists():
