@@ -1,4 +1,5 @@
-"""Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``data info``, ``demo``."""
+"""Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``search``,
+``data info``, ``demo``."""
 import argparse
 import sys
 
@@ -12,6 +13,8 @@ def build_parser():
     register_demo(sub)
     from snnexact.commands import register as register_commands
     register_commands(sub)
+    from snnexact.search_command import register as register_search
+    register_search(sub)
     return parser
 
 

@@ -49,6 +49,13 @@ class TrainConfig:
     bias_time: float = 0.0
     pool: int = 1
     time_scale: float = 1.0
+    # per-sample time normalisation onto [0, time_norm_span * T) (data.transforms.TimeNormalise)
+    time_norm: bool = False
+    time_norm_span: float = 1.0
+    time_norm_quantile: float = 0.05
+    time_norm_margin: float = 0.0
+    # binned virtual input events: n_bins equal bins over [0, T) (data.transforms.Bin)
+    n_bins: int = None
     max_input_spikes: int = None
     channel_shift: int = 0
     time_jitter: float = 0.0
@@ -76,6 +83,10 @@ class TrainConfig:
             ("batch_size", self.batch_size >= 1, ">= 1"), ("chunk_size", self.chunk_size >= 1, ">= 1"),
             ("n_jobs", self.n_jobs >= 1, ">= 1"), ("pool", self.pool >= 1, ">= 1"),
             ("validation_fraction", 0 <= self.validation_fraction < 1, "in [0, 1)"),
+            ("time_norm_span", 0 < self.time_norm_span <= 1, "in (0, 1]"),
+            ("time_norm_quantile", 0 <= self.time_norm_quantile < 0.5, "in [0, 0.5)"),
+            ("time_norm_margin", self.time_norm_margin >= 0, ">= 0"),
+            ("n_bins", self.n_bins is None or self.n_bins >= 1, ">= 1 or unset"),
         ]
         for name, ok, want in checks:
             if not ok:

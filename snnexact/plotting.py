@@ -51,3 +51,18 @@ def sample_figure(panels, T, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def search_curves(curves, path, title=""):
+    """``curves``: {model: (trial numbers, best validation accuracy so far)}."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    colors = {"lif": "tab:blue", "qif": "tab:red"}
+    for model, (x, y) in curves.items():
+        if x:
+            ax.step(x, y, where="post", color=colors.get(model), label=model.upper())
+    ax.set(xlabel="trial", ylabel="best validation accuracy so far", title=title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -117,10 +117,11 @@ def summarise(records, network):
     return out
 
 
-def train(cfg, out_dir, resume=False, progress=True, splits=None):
+def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None):
     """Train per ``cfg``; writes ``config.toml``, ``metrics.jsonl`` and ``checkpoint.npz`` into
-    ``out_dir``. With ``resume`` it continues from the checkpoint there. Returns
-    ``(network, params, history)``."""
+    ``out_dir``. With ``resume`` it continues from the checkpoint there. ``on_epoch(entry)`` is
+    called with each epoch's metrics after its checkpoint is written (an exception it raises
+    stops training there). Returns ``(network, params, history)``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / CHECKPOINT
@@ -178,6 +179,8 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None):
             _write_metrics(out_dir / METRICS, history)
             bar.set_postfix(val_acc=f"{entry.get('val_acc', float('nan')):.3f}")
             start_batch, epoch_acc = 0, []
+            if on_epoch is not None:
+                on_epoch(entry)
     bar.close()
     return network, params, history
 

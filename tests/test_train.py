@@ -186,50 +186,6 @@ def test_resume_with_other_workers_but_not_other_settings(tmp_path, tiny_splits)
     assert _params_bytes(again) == _params_bytes(ref)
 
 
-def test_equal_budget_search_gives_both_models_the_same_candidates(tmp_path):
-    from snnexact.search import search_and_compare
-    cfg = TrainConfig(**{**TINY, "epochs": 1})
-    finals = search_and_compare(cfg, trials=2, search_epochs=1, epochs=1, seeds=[0],
-                                out_dir=tmp_path, log=lambda msg: None)
-    assert set(finals) == {"lif", "qif"}
-    recs = [json.loads(l) for l in (tmp_path / "search.jsonl").read_text().splitlines()]
-    by = {(r["model"], r["trial"]): r for r in recs}
-    assert len(recs) == 4
-    for trial in (0, 1):
-        a, b = by[("lif", trial)], by[("qif", trial)]
-        assert {k: a[k] for k in ("lr", "w_mean", "w_std", "gamma")} == \
-            {k: b[k] for k in ("lr", "w_mean", "w_std", "gamma")}
-    assert (tmp_path / "summary.txt").exists() and (tmp_path / "best.json").exists()
-
-
-def test_search_space_bounds_and_changed_space_on_resume(tmp_path):
-    from snnexact.search import SearchSpace, equal_budget_search, sample_space
-    space = SearchSpace(log10_lr=(-2.5, -2.0), w_mean=(0.1, 0.2), w_std=(1.0, 1.0),
-                        log10_out_std=(-1.0, 0.0))
-    rng = np.random.default_rng(0)
-    for _ in range(50):
-        hp = sample_space(rng, space)
-        assert 10 ** -2.5 <= hp["lr"] <= 1e-2 and 0.1 <= hp["w_mean"] <= 0.2
-        assert hp["w_std"] == 1.0 and 0.1 <= hp["out_std"] <= 1.0
-    # the default space still draws the Yin-Yang candidates that docs/results.md lists
-    first = sample_space(np.random.default_rng(2026))
-    assert [round(first[k], r) for k, r in (("lr", 4), ("w_mean", 2), ("w_std", 2),
-                                            ("gamma", 3))] == [0.0017, 0.96, 0.97, 0.036]
-    # out_std is drawn last: the other draws equal those of the space without it
-    plain = sample_space(np.random.default_rng(1), SearchSpace())
-    with_out = sample_space(np.random.default_rng(1), SearchSpace(log10_out_std=(-1.0, 0.0)))
-    assert plain == {k: with_out[k] for k in plain}
-    with pytest.raises(ValueError, match="w_mean"):
-        SearchSpace(w_mean=(1.0, 0.0))
-    with pytest.raises(ValueError, match="log10_lr"):
-        SearchSpace(log10_lr=(-3.0,))
-    cfg = TrainConfig(**{**TINY, "epochs": 1})
-    equal_budget_search(cfg, 1, 1, tmp_path, models=("qif",), log=lambda msg: None)
-    with pytest.raises(ValueError, match="search space changed"):
-        equal_budget_search(cfg, 1, 1, tmp_path, models=("qif",), log=lambda msg: None,
-                            space=space)
-
-
 def test_training_on_shd_layout_files(tmp_path):
     """The SHD path of the trainer: files found by name, cropped to T, channels pooled, a fixed
     validation hold-out, one epoch of training that writes its metrics."""

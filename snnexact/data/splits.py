@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from snnexact.data.shd import SHDDataset
-from snnexact.data.transforms import (ChannelShift, Compose, Crop, MaxSpikes, PoolChannels,
-                                      TimeJitter, TimeScale)
+from snnexact.data.transforms import (Bin, ChannelShift, Compose, Crop, MaxSpikes, PoolChannels,
+                                      TimeJitter, TimeNormalise, TimeScale)
 from snnexact.data.yinyang import YinYangDataset
 
 SPLIT_SEED = 20260  # fixed, so every run and seed is validated on the same held-out samples
@@ -46,13 +46,7 @@ def load_splits(cfg):
     train_file, test_file = find_split_files(cfg.data_path)
     train_ds, test_ds = SHDDataset(train_file), SHDDataset(test_file)
     pool = PoolChannels(cfg.pool, train_ds.n_channels) if cfg.pool > 1 else None
-    steps = [TimeScale(cfg.time_scale)] if cfg.time_scale != 1.0 else []
-    steps.append(Crop(0.0, cfg.T))
-    if pool is not None:
-        steps.append(pool)
-    if cfg.max_input_spikes:
-        steps.append(MaxSpikes(cfg.max_input_spikes))
-    tf = Compose(steps)
+    tf = Compose([*input_transform(cfg, pool).transforms, *binning(cfg)])
     n_in = pool.n_out if pool is not None else train_ds.n_channels
     n_classes = max(train_ds.n_classes, test_ds.n_classes)
     full = _from_dataset(train_ds, "train", tf, cfg.max_samples)
@@ -61,6 +55,39 @@ def load_splits(cfg):
     val, train = _subset(full, order[:n_val], "validation"), _subset(full, order[n_val:], "train")
     test = _from_dataset(test_ds, "test", tf, cfg.max_samples)
     return train, val, test, n_in, n_classes
+
+
+def input_transform(cfg, pool=None):
+    """The deterministic transform of every sample before binning: time scale, per-sample time
+    normalisation, crop to ``[0, T)``, channel pooling, spike cap."""
+    steps = [TimeScale(cfg.time_scale)] if cfg.time_scale != 1.0 else []
+    if cfg.time_norm:
+        steps.append(TimeNormalise(cfg.time_norm_span * cfg.T, cfg.time_norm_quantile,
+                                   cfg.time_norm_margin))
+    steps.append(Crop(0.0, cfg.T))
+    if pool is not None:
+        steps.append(pool)
+    if cfg.max_input_spikes:
+        steps.append(MaxSpikes(cfg.max_input_spikes))
+    return Compose(steps)
+
+
+def binning(cfg):
+    """Binned virtual input events (``cfg.n_bins`` bins over ``[0, T)``) as a list of transforms,
+    empty without binning; cropped again because a bin edge may round to ``T``."""
+    return [Bin(cfg.T / cfg.n_bins), Crop(0.0, cfg.T)] if cfg.n_bins else []
+
+
+def rebin(splits, cfg):
+    """``splits`` as loaded by ``load_splits`` without binning, with ``binning(cfg)`` applied to
+    every sample (so one loaded data set serves trials with different ``n_bins``)."""
+    tf = Compose(binning(cfg))
+    out = []
+    for split in splits[:3]:
+        pairs = [tf(t, u) for t, u in zip(split.times, split.units)]
+        out.append(Split(split.name, [p[0] for p in pairs], [p[1] for p in pairs],
+                         split.labels, split.n_channels, split.n_classes))
+    return (*out, *splits[3:])
 
 
 def augmentation(cfg, n_channels):

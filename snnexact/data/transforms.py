@@ -8,13 +8,14 @@ Outputs are always float64 times and int64 units sorted by (time, unit). All tra
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 
 import numpy as np
 
 from snnexact.data.shd import SHD_N_CHANNELS, sort_events
 
-__all__ = ["Compose", "TimeScale", "Crop", "PoolChannels", "Bin", "MaxSpikes", "ChannelShift",
-           "TimeJitter", "TiedEvents", "merge_ties", "as_generator"]
+__all__ = ["Compose", "TimeScale", "TimeNormalise", "Crop", "PoolChannels", "Bin", "MaxSpikes",
+           "ChannelShift", "TimeJitter", "TiedEvents", "merge_ties", "as_generator"]
 
 
 def as_generator(rng):
@@ -75,6 +76,48 @@ class TimeScale:
 
 
 @dataclass(frozen=True)
+class TimeNormalise:
+    """Per-sample time normalisation (THEORY.md section 9; docs/data.md).
+
+    With ``t_lo``, ``t_hi`` the spike times at the ``quantile`` and ``1 - quantile`` points of the
+    sample's spike count and ``w = t_hi - t_lo``, the window ``[t_lo - margin w, t_hi + margin w]``
+    is mapped linearly onto ``[0, span)``; spikes mapped outside are dropped. A sample whose
+    spikes all share one time is moved to ``span / 2``. Exact up to one rounding per time
+    (a linear map); it changes the input, so it belongs to the data, not the simulator.
+    """
+
+    span: float
+    quantile: float = 0.05
+    margin: float = 0.0
+
+    def __post_init__(self):
+        _positive("span", self.span)
+        if not 0 <= self.quantile < 0.5:
+            raise ValueError(f"quantile must lie in [0, 0.5), got {self.quantile!r}")
+        if not (np.isfinite(self.margin) and self.margin >= 0):
+            raise ValueError(f"margin must be finite and >= 0, got {self.margin!r}")
+
+    def window(self, times):
+        """``(start, width)`` of the window mapped onto ``[0, span)`` for sorted ``times``."""
+        n = times.size
+        lo = times[int(math.floor(self.quantile * (n - 1)))]
+        hi = times[int(math.ceil((1 - self.quantile) * (n - 1)))]
+        width = hi - lo
+        return lo - self.margin * width, (1 + 2 * self.margin) * width
+
+    def __call__(self, times, units, rng=None):
+        times, units = sort_events(times, units)
+        if times.size == 0:
+            return times, units
+        start, width = self.window(times)
+        if width == 0:
+            return np.full(times.size, 0.5 * self.span), units
+        mapped = (times - start) * (self.span / width)
+        keep = (mapped >= 0) & (mapped < self.span)
+        return mapped[keep], units[keep]
+
+
+@dataclass(frozen=True)
 class Crop:
     """Keep spikes with t0 <= t < t1; with ``shift`` subtract t0 afterwards."""
 
@@ -123,6 +166,12 @@ class Bin:
 
     An approximation (it changes spike times by up to dt and creates ties); the exact simulator
     does not need it. Spikes falling into the same (bin, unit) are all kept.
+
+    Binned virtual input events (THEORY.md section 9): the simulator applies all spikes of one
+    time stamp as one event whose weight vector is the sum of their weight columns, ``W @ c_b``
+    with ``c_b`` the spike counts of bin ``b``; so after ``Bin(T / n_bins)`` a sample has at most
+    ``n_bins`` input events, whatever its spike count, and the simulation is exact for the
+    binned input.
     """
 
     dt: float

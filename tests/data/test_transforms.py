@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snnexact.data.transforms import (Bin, ChannelShift, Compose, Crop, MaxSpikes, PoolChannels,
-                                      TimeJitter, TimeScale, merge_ties)
+                                      TimeJitter, TimeNormalise, TimeScale, merge_ties)
 
 N_CH = 700
 
@@ -21,7 +21,7 @@ def spikes(draw, max_size=60):
     return times, units
 
 
-ALL = [TimeScale(1e3), Crop(0.1, 1.0), Crop(0.2, 1.5, shift=True), PoolChannels(7),
+ALL = [TimeScale(1e3), TimeNormalise(1.0, 0.05, 0.1), Crop(0.1, 1.0), Crop(0.2, 1.5, shift=True), PoolChannels(7),
        PoolChannels(3), Bin(0.01), MaxSpikes(5), ChannelShift(20), TimeJitter(0.01),
        Compose([Crop(0.0, 1.0), PoolChannels(10, N_CH), ChannelShift(3, 70), TimeJitter(1e-3)])]
 
@@ -161,3 +161,40 @@ def test_mismatched_inputs():
         TimeScale(2)(np.zeros(3), np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="rng"):
         ChannelShift(1)(np.zeros(1), np.zeros(1, np.int64), rng="seed")
+
+
+@given(data=spikes(), quantile=st.sampled_from([0.0, 0.05, 0.2]),
+       margin=st.sampled_from([0.0, 0.1, 0.5]))
+def test_time_normalise_maps_the_quantile_window_onto_the_span(data, quantile, margin):
+    t, u = data
+    span = 0.8
+    tf = TimeNormalise(span, quantile, margin)
+    t2, u2 = tf(t, u)
+    assert is_sorted(t2, u2) and np.all((t2 >= 0) & (t2 < span))
+    if t.size == 0:
+        assert t2.size == 0
+        return
+    ts = np.sort(t)
+    start, width = tf.window(ts)
+    if width == 0:  # all spikes at one time: moved to the middle
+        assert np.all(t2 == span / 2) and t2.size == t.size
+        return
+    # the kept spikes are exactly those inside the window, mapped by the linear map
+    inside = (ts - start) * (span / width)
+    assert t2.size == np.sum((inside >= 0) & (inside < span))
+    np.testing.assert_allclose(np.sort(t2), np.sort(inside[(inside >= 0) & (inside < span)]))
+    # the quantile spikes themselves land at margin / (1 + 2 margin) of the span
+    lo = ts[int(np.floor(quantile * (ts.size - 1)))]
+    np.testing.assert_allclose((lo - start) * span / width, span * margin / (1 + 2 * margin),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_time_normalise_drops_the_tails_and_rejects_bad_settings():
+    t = np.arange(100.0)
+    t2, _ = TimeNormalise(1.0, quantile=0.05)(t, np.zeros(100, np.int64))
+    # the window runs from spike floor(0.05*99) = 4 to spike ceil(0.95*99) = 95; spikes 4..94
+    # map into [0, 1), spike 95 maps to exactly 1.0 and is dropped (the span is half-open)
+    assert t2.size == 91 and t2[0] == 0.0 and t2[-1] == 90 / 91
+    for kw in ({"span": 0.0}, {"span": 1.0, "quantile": 0.5}, {"span": 1.0, "margin": -1.0}):
+        with pytest.raises(ValueError):
+            TimeNormalise(**kw)

@@ -1,0 +1,51 @@
+"""``snnexact search``: the equal-budget Optuna search of one or both models, and its report."""
+from pathlib import Path
+
+from snnexact.config import load_config
+from snnexact.search import MODELS, SearchSpace, import_trials, open_study, run_search
+from snnexact.search_report import write_report
+
+
+def cmd_search(args):
+    overrides = {"n_jobs": args.n_jobs}
+    if args.data:
+        overrides.update(dataset="shd", data_path=args.data)
+    base = load_config(args.config, **overrides)
+    storage = args.storage or str(Path(args.out) / "study.db")
+    if args.import_trials:
+        for model, path in zip(args.models, args.import_trials):
+            n = import_trials(open_study(storage, args.name, model), path)
+            print(f"{model}: imported {n} trials from {path}")
+    if not args.report_only:
+        for model in args.models:
+            run_search(base, model, args.trials, args.epochs, storage, args.out, args.name,
+                       SearchSpace(), log=lambda msg: print(msg, flush=True))
+    report = write_report(storage, args.name, args.out, models=args.models)
+    for model, e in report.items():
+        print(f"{model}: {e['complete']} complete / {e['pruned']} pruned trials, best validation "
+              f"accuracy {e.get('best_val_acc', float('nan')):.4f}")
+    print(f"report in {args.out} (report.md, report.json, best_so_far.png, best_<model>.toml)")
+
+
+def register(sub):
+    p = sub.add_parser("search", help="equal-budget hyperparameter search (Optuna TPE, median "
+                       "pruning, resumable SQLite storage)",
+                       description=__doc__ + " The space is snnexact.search.SearchSpace; "
+                       "--config fixes everything else (data, T, time normalisation, width).")
+    p.add_argument("--config", help="TOML file with the fixed TrainConfig fields")
+    p.add_argument("--data", help="SHD-layout file or folder (default: embedded Yin-Yang)")
+    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
+                   help="models to search, one study each (default: %(default)s)")
+    p.add_argument("--trials", type=int, default=30,
+                   help="finished trials per model (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=10,
+                   help="epochs per trial; scored on validation accuracy at the last epoch "
+                   "(default: %(default)s)")
+    p.add_argument("--name", default="protocol", help="study name prefix (default: %(default)s)")
+    p.add_argument("--storage", help="Optuna storage URL or .db path (default: OUT/study.db)")
+    p.add_argument("--import-trials", nargs="+", metavar="JSON",
+                   help="one trials_<model>.json per --models entry, added to a fresh storage")
+    p.add_argument("--n-jobs", type=int, help="worker processes per trial")
+    p.add_argument("--report-only", action="store_true", help="only write the report")
+    p.add_argument("--out", default="runs/search", help="output folder (default: %(default)s)")
+    p.set_defaults(func=cmd_search)
