@@ -24,10 +24,11 @@ def _flatten(prefix, params, out):
 
 
 def _unflatten(prefix, data, n_layers):
-    W = tuple(np.array(data[f"{prefix}/W{l}"]) for l in range(n_layers))
-    R = tuple(np.array(data[f"{prefix}/R{l}"]) if f"{prefix}/R{l}" in data else None
-              for l in range(n_layers))
-    return Params(W, R)
+    def group(name):
+        return tuple(np.array(data[f"{prefix}/{name}{l}"]) if f"{prefix}/{name}{l}" in data
+                     else None for l in range(n_layers))
+    V0 = group("V0")
+    return Params(group("W"), group("R"), None if all(v is None for v in V0) else V0)
 
 
 def save(path, params, opt_state, epoch, batch, config_json, history, extra=None):

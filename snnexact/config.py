@@ -27,12 +27,18 @@ class TrainConfig:
     gamma: float = 1e-2
     alpha: float = 10.0
     pseudo: bool = True
+    window: float = 0.0   # readout window T_p after T (voltage readouts; QIF adds pseudospikes)
+    silence_reg: float = 0.0  # silence regulariser (QIF; gradients.LossConfig)
+    rate_reg: float = 0.0     # firing-rate regulariser on hidden soft counts, band below
+    rate_lower: float = 0.0
+    rate_upper: float = float("inf")
     # initialisation, in units of the kick that fires a neuron from rest (LIF 4 theta, QIF
     # pi^2/4), so that one setting means the same for both models; None: init_params defaults
     w_mean: float = 0.5
     w_std: float = None
     r_std: float = None
     out_std: float = None
+    train_v0: bool = False  # trainable initial voltages (Params.V0), projected into v0_range
     # optimisation
     optimiser: str = "adabelief"
     lr: float = 5e-3
@@ -87,6 +93,7 @@ class TrainConfig:
             ("time_norm_quantile", 0 <= self.time_norm_quantile < 0.5, "in [0, 0.5)"),
             ("time_norm_margin", self.time_norm_margin >= 0, ">= 0"),
             ("n_bins", self.n_bins is None or self.n_bins >= 1, ">= 1 or unset"),
+            ("window", 0 <= self.window < float("inf"), "finite and >= 0"),
         ]
         for name, ok, want in checks:
             if not ok:

@@ -22,7 +22,7 @@ from snnexact import losses
 from snnexact.backward import backward_network
 from snnexact.events import check_input
 from snnexact.network import Network, Params
-from snnexact.pseudo import DEFAULT_ALPHA, rate_pass, rate_pass_vjp
+from snnexact.pseudo import DEFAULT_ALPHA, periods, rate_pass, rate_pass_vjp, window_spikes
 from snnexact.simulate import simulate_layers
 
 READOUTS = ("first_spike", "max_voltage", "integral")
@@ -43,6 +43,8 @@ class Evaluation:
     voltage unit). Near a grazing LIF crossing it diverges like ``1/sqrt(D)``: a value far above
     ``tau_m`` says some gradient is dominated by a spike that nearly fails to happen (the exact
     gradient is returned as it is, never clamped). QIF has no such divergence.
+    ``window_spikes``: with a readout window, the pseudospikes ``(times, units)`` of the last
+    hidden layer that the readout counted (``None`` without one).
     """
 
     loss: float
@@ -54,19 +56,30 @@ class Evaluation:
     input_time_grads: np.ndarray = None
     initial_state_grads: tuple = None
     spike_time_sensitivity: tuple = None
+    window_spikes: tuple = None
 
 
 @dataclass(frozen=True)
 class LossConfig:
     """Readout and loss settings. ``tau_r``: softmax temperature of the first-spike loss (default
     ``tau_m``); ``gamma``: weight of its ``exp(t_label/T) - 1`` term; ``alpha``: softplus
-    sharpness of the QIF pseudodynamics; ``pseudo``: use pseudospikes for silent QIF outputs."""
+    sharpness of the QIF pseudodynamics; ``pseudo``: use pseudospikes for silent QIF outputs;
+    ``window``: length ``T_p`` of the readout window after ``T`` (voltage readouts; models with
+    pseudodynamics add the pseudospikes of the last hidden layer in ``(T, T + T_p)``);
+    ``silence_reg``: strength of the silence regulariser (models with pseudodynamics; see
+    ``_regularise``); ``rate_reg``, ``rate_lower``, ``rate_upper``: strength and band of the
+    firing-rate regulariser on the hidden layers (``losses.rate_regulariser``)."""
 
     readout: str = "first_spike"
     tau_r: float = None
     gamma: float = 1e-2
     alpha: float = DEFAULT_ALPHA
     pseudo: bool = True
+    window: float = 0.0
+    silence_reg: float = 0.0
+    rate_reg: float = 0.0
+    rate_lower: float = 0.0
+    rate_upper: float = float("inf")
 
     def __post_init__(self):
         if self.readout not in READOUTS:
@@ -77,6 +90,16 @@ class LossConfig:
             raise ValueError(f"gamma must be >= 0, got {self.gamma!r}")
         if not self.alpha > 0:
             raise ValueError(f"alpha must be > 0, got {self.alpha!r}")
+        if not (self.window >= 0 and np.isfinite(self.window)):
+            raise ValueError(f"window must be finite and >= 0, got {self.window!r}")
+        for name in ("silence_reg", "rate_reg", "rate_lower"):
+            if not (getattr(self, name) >= 0 and np.isfinite(getattr(self, name))):
+                raise ValueError(f"{name} must be finite and >= 0, got {getattr(self, name)!r}")
+        if not self.rate_upper >= self.rate_lower:
+            raise ValueError(f"rate_upper must be >= rate_lower, got {self.rate_upper!r}")
+        if self.window > 0 and self.readout == "first_spike":
+            raise ValueError("window: the readout window extends the voltage readouts "
+                             "('integral', 'max_voltage'), not 'first_spike'")
 
 
 def loss(network, params, input_times, input_units, label, T, readout="first_spike", **kwargs):
@@ -98,7 +121,8 @@ def value_and_grad(network, params, input_times, input_units, label, T, readout=
     Returns ``(loss, grads, evaluation)``: ``grads`` is a ``Params`` with the same shapes as
     ``params``; ``evaluation`` holds the readout values, the prediction and the
     ``SimulationResult``. Keyword options: ``tau_r``, ``gamma``, ``alpha``, ``pseudo`` (see
-    ``LossConfig``), ``max_spikes`` and ``initial_state`` (see ``simulate``).
+    ``LossConfig``), ``max_spikes`` and ``initial_state`` (see ``simulate``; not together with
+    trained initial voltages ``params.V0``, whose gradient ``grads.V0`` then holds).
     """
     value, grads, ev = _evaluate(network, params, input_times, input_units, label, T, readout,
                                  True, kwargs)
@@ -114,9 +138,19 @@ def _evaluate(network, params, input_times, input_units, label, T, readout, want
     if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < n_out:
         raise ValueError(f"label must be an integer in [0, {n_out}), got {label!r}")
     W, R = network.check_params(params)
+    if params.V0 is not None:
+        if "initial_state" in sim_kw:
+            raise ValueError("initial_state: params.V0 already sets the initial voltages")
+        sim_kw["initial_state"] = network.initial_state(params)
     times, units = check_input(input_times, input_units, network.sizes[0], T)
-    return sample_value_and_grad(network, W, R, times, units, int(label), float(T), cfg,
-                                 want_grad, **sim_kw)
+    value, grads, ev = sample_value_and_grad(network, W, R, times, units, int(label), float(T),
+                                             cfg, want_grad, **sim_kw)
+    if grads is not None and params.V0 is not None:
+        sim = ev.initial_state_grads  # the layers simulated (not a non-spiking readout)
+        grads = Params(grads.W, grads.R, tuple(
+            None if v is None else sim[l][0] if l < len(sim) else np.zeros(v.shape)
+            for l, v in enumerate(params.V0)))
+    return value, grads, ev
 
 
 def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad, **sim_kw):
@@ -133,6 +167,7 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     dW = [np.zeros_like(w) for w in W]
     dR = [None if r is None else np.zeros_like(r) for r in R]
     g_input = np.zeros(times.size)
+    win = None
     if spiking_out:
         out = res.layers[-1]
         t_first = np.full(n_out, float(T))
@@ -141,7 +176,7 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
             t_first[out.units[i]] = out.times[i]
             first_idx[out.units[i]] = i
         silent = first_idx < 0
-        use_pseudo = cfg.pseudo and network.neuron.name == "qif" and silent.any()
+        use_pseudo = cfg.pseudo and network.neuron.has_pseudospikes and silent.any()
         if use_pseudo:
             ps = rate_pass(W, R, [L.V for L in res.layers], [L.I for L in res.layers], tau,
                            cfg.alpha)
@@ -157,29 +192,38 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
             if use_pseudo:
                 g_delay = [np.zeros_like(x) for x in ps.rates]
                 g_delay[-1] = np.where(silent, d_t, 0.0)
-                pV, pI, pW, pR = rate_pass_vjp(ps, W, R, g_delay)
-                for l in range(n_sim):
-                    lamV[l] += pV[l]
-                    lamI[l] += pI[l]
-                    dW[l] += pW[l]
-                    if dR[l] is not None:
-                        dR[l] += pR[l]
+                _add_pullback(rate_pass_vjp(ps, W, R, g_delay), lamV, lamI, dW, dR)
     else:
         src_t, src_u = (res.layers[-1].times, res.layers[-1].units) if n_sim else (times, units)
-        ro = _readout(cfg.readout, src_t, src_u, W[-1], tau, float(T))
+        n_plain = src_t.size
+        if cfg.window > 0 and n_sim and network.neuron.has_pseudospikes:
+            win = _window(W[:n_sim], R[:n_sim], res, tau, cfg)
+            src_t = np.concatenate([src_t, T + win.offsets])
+            src_u = np.concatenate([src_u, win.units])
+        order = np.lexsort((src_u, src_t))
+        ro = _readout(cfg.readout, src_t[order], src_u[order], W[-1], tau, float(T),
+                      float(T) + cfg.window)
         ce = losses.cross_entropy(ro.logits, int(label))
         value, d_logits, pred = ce.loss, ce.dloss_dlogits, ce.prediction
         outputs, pseudo_outputs = ro.logits, np.zeros(n_out, bool)
-        pred_plain = pred
+        pred_plain = pred if win is None else _plain_prediction(cfg, res, W, tau, T, label)
         if want_grad:
             vjp = ro.vjp(d_logits)
-            gW, g_t = vjp.dW, vjp.dtimes
-            dW[-1] += gW
+            g_t = np.empty(src_t.size)
+            g_t[order] = vjp.dtimes
+            dW[-1] += vjp.dW
             if n_sim:
-                mu[-1] += g_t
+                mu[-1] += g_t[:n_plain]
             else:
-                g_input += g_t
-    ev = Evaluation(float(value), outputs, int(pred), pseudo_outputs, res, int(pred_plain))
+                g_input += g_t[:n_plain]
+            if win is not None:
+                _window_vjp(win, g_t[n_plain:], W[:n_sim], R[:n_sim], lamV, lamI, dW, dR)
+    n_hidden = network.n_layers - 1
+    if cfg.silence_reg or cfg.rate_reg:
+        value += _regularise(cfg, network, W[:n_hidden], R[:n_hidden], res.layers[:n_hidden],
+                             float(T), want_grad, mu, lamV, lamI, dW, dR)
+    ev = Evaluation(float(value), outputs, int(pred), pseudo_outputs, res, int(pred_plain),
+                    window_spikes=None if win is None else (T + win.offsets, win.units))
     if not want_grad:
         return float(value), None, ev
     sens = []
@@ -196,17 +240,103 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     return float(value), grads, ev
 
 
+def _regularise(cfg, network, W, R, layers, T, want_grad, mu, lamV, lamI, dW, dR):
+    """Regularisers of the hidden layers; adds their gradients in place, returns their value.
+
+    * Firing rate (both models): ``losses.rate_regulariser`` per hidden layer, a squared hinge
+      on each neuron's soft count ``sum_j (1 - t_j / T)``.
+    * Silence (models with pseudodynamics): ``silence_reg / N sum_{silent n} (t_1,n - T) / tau``
+      over the ``N`` hidden neurons, ``t_1,n`` the first pseudospike of a neuron with no spike
+      in ``[0, T]``. It vanishes continuously as that pseudospike reaches ``T`` (dividing by all
+      ``N``, not by the number of silent neurons, keeps it continuous when one starts firing).
+    """
+    value = 0.0
+    if cfg.rate_reg:
+        for l, L in enumerate(layers):
+            rr = losses.rate_regulariser(L.times, L.units, network.sizes[l + 1], T,
+                                         lower=cfg.rate_lower, upper=cfg.rate_upper,
+                                         strength=cfg.rate_reg)
+            value += rr.loss
+            if want_grad:
+                mu[l] += rr.dloss_dtimes
+    if cfg.silence_reg and network.neuron.has_pseudospikes and layers:
+        tau = network.neuron.tau_m
+        ps = rate_pass(W, R, [L.V for L in layers], [L.I for L in layers], tau, cfg.alpha)
+        scale = cfg.silence_reg / (tau * sum(network.sizes[1:len(layers) + 1]))
+        g_delay = []
+        for l, L in enumerate(layers):
+            silent = np.bincount(L.units, minlength=network.sizes[l + 1]) == 0
+            value += scale * float(np.sum(ps.first_delay[l][silent]))
+            g_delay.append(np.where(silent, scale, 0.0))
+        if want_grad:
+            _add_pullback(rate_pass_vjp(ps, W, R, g_delay), lamV, lamI, dW, dR)
+    return value
+
+
 def _first_to_fire(t):
     return int(np.argmin(t)) if np.isfinite(t).any() else -1
 
 
-def _readout(kind, times, units, W_out, tau, T):
-    """The readout's logits and VJP. The integral readout is divided by ``tau`` so that its
-    logits are unit-free like the maximum voltage (the integral of one PSP is ``tau / 2``);
-    being linear in ``W``, that is the readout of ``W / tau``, with ``dL/dW`` scaled back."""
+def _readout(kind, times, units, W_out, tau, T, t_end):
+    """The readout's logits and VJP over ``[0, t_end]`` (``t_end = T`` without a window). The
+    integral readout is divided by ``tau`` so that its logits are unit-free like the maximum
+    voltage (the integral of one PSP is ``tau / 2``); being linear in ``W``, that is the readout
+    of ``W / tau``, with ``dL/dW`` scaled back."""
     if kind == "max_voltage":
-        return losses.max_voltage_readout(times, units, W_out, tau, T)
-    return _ScaledReadout(losses.integral_readout(times, units, W_out / tau, tau, T), 1.0 / tau)
+        return losses.max_voltage_readout(times, units, W_out, tau, t_end)
+    return _ScaledReadout(losses.integral_readout(times, units, W_out / tau, tau, T, t_end),
+                          1.0 / tau)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Pseudospikes of the last simulated layer inside the readout window: offsets after ``T``,
+    neuron, ``k - 1``, and the rate pass they came from."""
+
+    offsets: np.ndarray
+    units: np.ndarray
+    k: np.ndarray
+    rates: object
+
+
+def _window(W, R, res, tau, cfg):
+    """Readout window (docs/theory.md, pseudospike readout window): every neuron of the last
+    simulated layer continues with its pseudodynamics after ``T``; its pseudospikes
+    ``t_k = T + delay + (k - 1) theta_p < T + window`` join the readout's input."""
+    ps = rate_pass(W, R, [L.V for L in res.layers], [L.I for L in res.layers], tau, cfg.alpha)
+    offsets, units, k = window_spikes(ps.first_delay[-1], periods(ps)[-1], cfg.window)
+    return _Window(offsets, units, k, ps)
+
+
+def _window_vjp(win, g_t, W, R, lamV, lamI, dW, dR):
+    """Add the pull-back of ``g_t`` = dL/d(pseudospike times) to the trial-end adjoints and the
+    weights: ``t_k = T + delay + (k - 1) theta_p`` gives dL/d delay = sum_k g_k and
+    dL/d theta_p = sum_k (k - 1) g_k per neuron."""
+    n = win.rates.rates[-1].size
+    g_delay = [np.zeros_like(r) for r in win.rates.rates]
+    g_period = [np.zeros_like(r) for r in win.rates.rates]
+    g_delay[-1] = np.bincount(win.units, weights=g_t, minlength=n)
+    g_period[-1] = np.bincount(win.units, weights=g_t * win.k, minlength=n)
+    _add_pullback(rate_pass_vjp(win.rates, W, R, g_delay, g_period), lamV, lamI, dW, dR)
+
+
+def _add_pullback(pullback, lamV, lamI, dW, dR):
+    """Add a ``rate_pass_vjp`` result (per layer dL/dV(T), dL/dI(T), dL/dW, dL/dR, for the
+    layers it covers) to the trial-end adjoints and weight gradients, in place."""
+    pV, pI, pW, pR = pullback
+    for l in range(len(pV)):
+        lamV[l] += pV[l]
+        lamI[l] += pI[l]
+        dW[l] += pW[l]
+        if dR[l] is not None:
+            dR[l] += pR[l]
+
+
+def _plain_prediction(cfg, res, W, tau, T, label):
+    """Prediction of the readout over ``[0, T]`` from the ordinary spikes only."""
+    L = res.layers[-1]
+    ro = _readout(cfg.readout, L.times, L.units, W[-1], tau, float(T), float(T))
+    return losses.cross_entropy(ro.logits, int(label)).prediction
 
 
 class _ScaledReadout:

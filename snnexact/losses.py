@@ -419,8 +419,8 @@ def max_voltage_readout(times, units, W, tau, T):
 # ----------------------------------------------------------------------------- integral readout
 
 @jit
-def _integral_kernel(times, n, tau, T, K, dK):
-    """K(t_j) and K'(t_j) for the first n spikes (t < T); 0 for the rest."""
+def _integral_kernel(times, n, tau, T, t_end, K, dK):
+    """K(t_j) and K'(t_j) for the first n spikes (t < t_end); 0 for the rest."""
     a1 = 1.0 / tau + 1.0 / T
     a2 = 2.0 / tau + 1.0 / T
     for j in range(times.shape[0]):
@@ -428,7 +428,7 @@ def _integral_kernel(times, n, tau, T, K, dK):
             K[j] = 0.0
             dK[j] = 0.0
             continue
-        D = T - times[j]
+        D = t_end - times[j]
         f = math.exp(-times[j] / T)
         q1 = -math.expm1(-a1 * D) / a1          # int_0^D exp(-a1 s) ds
         q2 = -math.expm1(-a2 * D) / a2
@@ -436,14 +436,17 @@ def _integral_kernel(times, n, tau, T, K, dK):
         dK[j] = f * (q1 - 2.0 * q2) / tau
 
 
-def integral_readout(times, units, W, tau, T):
-    """``logits_o = int_0^T u_o(t) exp(-t/T) dt = sum_j W[o, i_j] K(t_j)`` (closed form, see the
-    module docstring). Returns an ``IntegralReadout``; ``.vjp(g)`` gives ``dL/dW``, ``dL/dtimes``.
+def integral_readout(times, units, W, tau, T, t_end=None):
+    """``logits_o = int_0^t_end u_o(t) exp(-t/T) dt = sum_j W[o, i_j] K(t_j)`` (closed form, see
+    the module docstring; ``t_end`` defaults to ``T``, a later one is the readout window of
+    ``gradients.py``). Returns an ``IntegralReadout``; ``.vjp(g)`` gives ``dL/dW``, ``dL/dtimes``.
     """
-    t, u, n, W, tau, T = _readout_args(times, units, W, tau, T)
+    T = _real_scalar("T", T, positive=True)
+    t_end = T if t_end is None else t_end
+    t, u, n, W, tau, t_end = _readout_args(times, units, W, tau, t_end)
     K = np.empty(t.size)
     dK = np.empty(t.size)
-    _integral_kernel(t, n, tau, T, K, dK)
+    _integral_kernel(t, n, tau, T, t_end, K, dK)
     unit_kernel = np.bincount(u, weights=K, minlength=W.shape[1])   # sum of K per hidden unit
     logits = W @ unit_kernel
     return IntegralReadout(logits, K, _Spikes(t, u, n, W, tau, T), dK, unit_kernel)

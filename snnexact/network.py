@@ -19,23 +19,42 @@ from snnexact.neurons import LIF, QIF
 
 @dataclass(frozen=True)
 class Params:
-    """Weights of a network: ``W[l]`` per spiking layer, ``R[l]`` (array or ``None``)."""
+    """Trainable parameters: ``W[l]`` per spiking layer, ``R[l]`` (array or ``None``) and, if
+    initial states are trained, ``V0[l]`` (initial voltages of simulated layer ``l``, array or
+    ``None``; ``V0 = None``: every neuron starts at rest)."""
 
     W: tuple
     R: tuple
+    V0: tuple = None
+
+    GROUPS = ("W", "R", "V0")
+
+    def arrays(self, group):
+        """The arrays of ``group`` (``"W"``, ``"R"`` or ``"V0"``), ``None`` where absent."""
+        value = getattr(self, group)
+        return (None,) * len(self.W) if value is None else value
 
     def named(self):
-        """``{"W0": ..., "R0": ..., "W1": ...}``: the arrays by name (``R`` only where present)."""
+        """``{"W0": ..., "R0": ..., "V00": ..., "W1": ...}``: the arrays by name (``R`` and
+        ``V0`` only where present)."""
         out = {}
-        for l, (w, r) in enumerate(zip(self.W, self.R)):
-            out[f"W{l}"] = w
-            if r is not None:
-                out[f"R{l}"] = r
+        for l in range(len(self.W)):
+            for group in self.GROUPS:
+                a = self.arrays(group)[l]
+                if a is not None:
+                    out[f"{group}{l}"] = a
         return out
 
+    def map(self, fn):
+        """``Params`` of ``fn(array)`` for every present array (absent ones stay ``None``)."""
+        def each(group):
+            if getattr(self, group) is None:
+                return None
+            return tuple(None if a is None else fn(a) for a in getattr(self, group))
+        return Params(*(each(g) for g in self.GROUPS))
+
     def copy(self):
-        return Params(tuple(w.copy() for w in self.W),
-                      tuple(None if r is None else r.copy() for r in self.R))
+        return self.map(np.copy)
 
 
 @dataclass(frozen=True)
@@ -131,4 +150,35 @@ class Network:
             elif r is not None:
                 raise ValueError(f"R[{l}] must be None: layer {l} is not recurrent")
             R.append(r)
+        for l, v in enumerate(params.arrays("V0")):
+            if v is not None:
+                v = real_array(f"V0[{l}]", v, shape=(self.sizes[l + 1],))
+                lo, hi = self.neuron.v0_range
+                if np.any(v < lo) or np.any(v >= hi):
+                    raise ValueError(f"V0[{l}] must lie in [{lo}, {hi}) (see project_v0)")
         return W, R
+
+    def initial_state(self, params):
+        """``simulate``'s ``initial_state`` from ``params.V0`` (rest where a layer has none;
+        ``I0 = 0``), or ``None`` if no initial voltages are trained."""
+        if params.V0 is None:
+            return None
+        return [(np.zeros(self.sizes[l + 1]) if v is None else v, np.zeros(self.sizes[l + 1]))
+                for l, v in enumerate(params.V0)]
+
+    def with_initial_voltages(self, params, n_layers):
+        """``params`` with trainable initial voltages (at rest, 0) for the first ``n_layers``
+        layers."""
+        V0 = tuple(np.zeros(self.sizes[l + 1]) if l < n_layers else None
+                   for l in range(self.n_layers))
+        return Params(params.W, params.R, V0)
+
+    def project_v0(self, params):
+        """Keep trained initial voltages in the model's ``v0_range`` (in place): clipped to
+        ``[lo, hi - 1e-9 (hi - lo)]`` (LIF ``[-theta, theta)``, below threshold; QIF
+        ``[-1, 1)``, below the unstable fixed point, so no neuron starts on its way to a
+        spike)."""
+        lo, hi = self.neuron.v0_range
+        for v in params.arrays("V0"):
+            if v is not None:
+                np.clip(v, lo, hi - 1e-9 * (hi - lo), out=v)

@@ -21,14 +21,13 @@ SCHEDULES = ("constant", "cosine", "step")
 
 
 def zeros_like(params):
-    return Params(tuple(np.zeros_like(w) for w in params.W),
-                  tuple(None if r is None else np.zeros_like(r) for r in params.R))
+    return params.map(np.zeros_like)
 
 
 def _pairs(*ps):
-    """Aligned arrays of several Params (skipping absent recurrent weights)."""
-    for group in ("W", "R"):
-        for arrays in zip(*(getattr(p, group) for p in ps)):
+    """Aligned arrays of several Params (skipping absent recurrent weights and voltages)."""
+    for group in Params.GROUPS:
+        for arrays in zip(*(p.arrays(group) for p in ps)):
             if arrays[0] is not None:
                 yield arrays
 

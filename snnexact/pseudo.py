@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 DEFAULT_ALPHA = 10.0
+MAX_WINDOW_SPIKES = 10_000_000  # pseudospikes of one readout window (memory bound, ~240 MB)
 
 
 def softplus(x, alpha):
@@ -60,6 +61,22 @@ class PseudoState:
     alpha: float
 
 
+def window_spikes(delay, period, window):
+    """All pseudospikes ``t_k - T = delay + (k - 1) period < window`` (``k >= 1``) of a layer
+    whose neurons have first delays ``delay`` and periods ``period``: returns the offsets after
+    ``T``, the neuron of each and its ``k - 1``, in neuron order."""
+    counts = np.where(delay < window, np.floor((window - delay) / period) + 1, 0.0)
+    if counts.sum() > MAX_WINDOW_SPIKES:
+        raise ValueError(f"readout window: {int(counts.sum())} pseudospikes (more than "
+                         f"{MAX_WINDOW_SPIKES}); the drive after T is too strong for this window")
+    counts = counts.astype(np.int64)  # one too many where the quotient rounds up: masked below
+    units = np.repeat(np.arange(delay.size), counts)
+    k = np.arange(units.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    offsets = delay[units] + k * period[units]
+    keep = offsets < window
+    return offsets[keep], units[keep], k[keep]
+
+
 def rate_pass(W, R, V_T, I_T, tau, alpha=DEFAULT_ALPHA):
     """Pseudodynamics of every layer from the trial-end states ``V_T[l], I_T[l]``."""
     out = {k: [] for k in ("inputs", "sigma", "slope", "q", "rates", "rates0", "slope0", "q0",
@@ -89,9 +106,16 @@ def _phase_vjp(g_r, q, sigma):
     return g_q / np.sqrt(sigma), g_q * (-q / (2.0 * sigma))
 
 
-def rate_pass_vjp(ps, W, R, g_delay):
-    """Pull ``g_delay[l]`` = dL/d(first pseudospike delay) back to the trial-end states and the
-    weights. Returns ``(lamV_T, lamI_T, dW, dR)`` lists (``dR[l]`` None where ``R[l]`` is)."""
+def periods(ps):
+    """Pseudo-periods ``theta_p = tau pi / sqrt(sigma)`` of every layer."""
+    return [ps.tau * math.pi / np.sqrt(s) for s in ps.sigma]
+
+
+def rate_pass_vjp(ps, W, R, g_delay, g_period=None):
+    """Pull ``g_delay[l]`` = dL/d(first pseudospike delay) and ``g_period[l]`` = dL/d(pseudo-
+    period theta_p) (optional; ``d theta_p / d sigma = -theta_p / (2 sigma)``) back to the
+    trial-end states and the weights. Returns ``(lamV_T, lamI_T, dW, dR)`` lists (``dR[l]`` None
+    where ``R[l]`` is)."""
     lamV = [np.zeros_like(x) for x in ps.rates]
     lamI = [np.zeros_like(x) for x in ps.rates]
     dW = [np.zeros_like(w) for w in W]
@@ -102,7 +126,8 @@ def rate_pass_vjp(ps, W, R, g_delay):
         # delay P = tau pi / sqrt(sigma) (1 - r(V, sigma))
         scale = ps.tau * math.pi / np.sqrt(sigma)
         g_V, g_sigma = _phase_vjp(g_r[l] - gd * scale, ps.q[l], sigma)
-        g_sigma = g_sigma - gd * scale * (1.0 - r) / (2.0 * sigma)
+        gp = 0.0 if g_period is None else g_period[l]
+        g_sigma = g_sigma - (gd * (1.0 - r) + gp) * scale / (2.0 * sigma)
         g_x = g_sigma * ps.slope[l]  # dL/d(I_T + drive)
         lamV[l] += g_V
         lamI[l] += g_x

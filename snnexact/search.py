@@ -46,6 +46,10 @@ class SearchSpace:
     recurrent: tuple = (False, True)
     depth: tuple = (1, 2)
     n_bins: tuple = (50, 100, 200)
+    train_v0: tuple = (False, True)
+    window: tuple = (0.0, 0.5)                  # readout window / T, voltage readouts only
+    silence_reg: tuple = (0.0, 0.1, 1.0)        # acts on models with pseudodynamics only
+    rate_reg: tuple = (0.0, 0.1, 1.0)           # band from the base config (rate_lower, ...)
 
     def __post_init__(self):
         for name, bounds in asdict(self).items():
@@ -77,11 +81,15 @@ def suggest(trial, space, base):
           "w_std": log_uniform("w_std"),
           "recurrent": trial.suggest_categorical("recurrent", list(space.recurrent)),
           "hidden": (width,) * trial.suggest_categorical("depth", list(space.depth)),
-          "n_bins": trial.suggest_categorical("n_bins", list(space.n_bins))}
+          "n_bins": trial.suggest_categorical("n_bins", list(space.n_bins)),
+          "train_v0": trial.suggest_categorical("train_v0", list(space.train_v0)),
+          "silence_reg": trial.suggest_categorical("silence_reg", list(space.silence_reg)),
+          "rate_reg": trial.suggest_categorical("rate_reg", list(space.rate_reg))}
     if readout == "first_spike":
-        hp.update(gamma=log_uniform("gamma"), out_std=None)
+        hp.update(gamma=log_uniform("gamma"), out_std=None, window=0.0)
     else:
-        hp["out_std"] = log_uniform("out_std")
+        hp.update(out_std=log_uniform("out_std"),
+                  window=trial.suggest_categorical("window", list(space.window)) * base.T)
     return replace(base, **hp)
 
 

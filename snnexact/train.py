@@ -33,18 +33,23 @@ def build_network(cfg, n_in, n_out):
     return Network(neuron, (n_in, *cfg.hidden, n_out), recurrent=cfg.recurrent)
 
 
+def simulated_layers(cfg, network):
+    """Number of simulated (spiking) layers: all, or all but a non-spiking readout."""
+    return network.n_layers if cfg.readout == "first_spike" else network.n_layers - 1
+
+
 def loss_config(cfg):
     return LossConfig(readout=cfg.readout, tau_r=cfg.tau_r, gamma=cfg.gamma, alpha=cfg.alpha,
-                      pseudo=cfg.pseudo)
+                      pseudo=cfg.pseudo, window=cfg.window, silence_reg=cfg.silence_reg,
+                      rate_reg=cfg.rate_reg, rate_lower=cfg.rate_lower, rate_upper=cfg.rate_upper)
 
 
 @dataclass(frozen=True)
 class _Job:
-    """What a worker needs for one chunk (picklable, small apart from the weights)."""
+    """What a worker needs for one chunk (picklable, small apart from the parameters)."""
 
     network: Network
-    W: list
-    R: list
+    params: Params
     T: float
     loss_cfg: LossConfig
     max_spikes: object
@@ -52,29 +57,41 @@ class _Job:
 
 
 def _run_chunk(args):
-    """Sum of losses and gradients over one chunk, in sample order, plus per-sample records."""
+    """Sum of losses and gradients (a ``Params``) over one chunk, in sample order, plus
+    per-sample records."""
     job, samples = args
-    gW = [np.zeros_like(w) for w in job.W] if job.want_grad else None
-    gR = [None if r is None else np.zeros_like(r) for r in job.R] if job.want_grad else None
+    p, net = job.params, job.network
+    W, R = list(p.W), list(p.R)
+    init = net.initial_state(p)
+    total_grad = p.map(np.zeros_like) if job.want_grad else None
     total = 0.0
     records = []
     for times, units, label in samples:
-        value, grads, ev = sample_value_and_grad(job.network, job.W, job.R, times, units, label,
-                                                 job.T, job.loss_cfg, job.want_grad,
-                                                 max_spikes=job.max_spikes, on_budget="ignore")
+        value, grads, ev = sample_value_and_grad(net, W, R, times, units, label, job.T,
+                                                 job.loss_cfg, job.want_grad,
+                                                 max_spikes=job.max_spikes, on_budget="ignore",
+                                                 initial_state=init)
         total += value
         if job.want_grad:
-            for l in range(len(gW)):
-                gW[l] += grads.W[l]
-                if gR[l] is not None:
-                    gR[l] += grads.R[l]
+            _accumulate(total_grad, grads, ev)
         layers = ev.simulation.layers
-        hidden = layers[:len(job.network.sizes) - 2]
-        counts = [np.bincount(L.units, minlength=job.network.sizes[l + 1])
+        hidden = layers[:len(net.sizes) - 2]
+        counts = [np.bincount(L.units, minlength=net.sizes[l + 1])
                   for l, L in enumerate(hidden)]
         records.append((value, ev.prediction, ev.prediction_no_pseudo, label,
                         ev.simulation.status, counts))
-    return total, gW, gR, records
+    return total, total_grad, records
+
+
+def _accumulate(total, grads, ev):
+    """``total += grads`` in place, with dL/dV0 from the evaluation's initial-state gradients."""
+    for group in ("W", "R"):
+        for t, g in zip(total.arrays(group), grads.arrays(group)):
+            if t is not None:
+                t += g
+    for l, t in enumerate(total.arrays("V0")):
+        if t is not None:
+            t += ev.initial_state_grads[l][0]
 
 
 def _chunks(items, size):
@@ -93,11 +110,10 @@ def _gather(split, idx, aug, cfg, epoch):
 
 def evaluate_split(run, network, params, split, cfg):
     """Loss, accuracies (with/without pseudospikes), hidden activity of ``params`` on ``split``."""
-    job = _Job(network, list(params.W), list(params.R), cfg.T, loss_config(cfg), cfg.max_spikes,
-               False)
+    job = _Job(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, False)
     samples = _gather(split, range(len(split)), None, cfg, 0)
     results = run(_run_chunk, [(job, c) for c in _chunks(samples, cfg.chunk_size)])
-    return summarise([r for res in results for r in res[3]], network)
+    return summarise([r for res in results for r in res[2]], network)
 
 
 def summarise(records, network):
@@ -140,6 +156,8 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
         params = network.init_params([cfg.seed, 1], *(None if v is None else v * network.kick
                                                       for v in (cfg.w_mean, cfg.w_std, cfg.r_std,
                                                                 cfg.out_std)))
+        if cfg.train_v0:
+            params = network.with_initial_voltages(params, simulated_layers(cfg, network))
         opt_state = optim.init_state(params)
         start_epoch, start_batch, history, epoch_acc = 0, 0, [], []
     (out_dir / CONFIG).write_text(cfg.to_toml())
@@ -156,14 +174,14 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
             records = [tuple(r) for r in epoch_acc] if epoch == start_epoch else []
             for b in range(start_batch if epoch == start_epoch else 0, n_batches):
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                job = _Job(network, list(params.W), list(params.R), cfg.T, loss_config(cfg),
-                           cfg.max_spikes, True)
+                job = _Job(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, True)
                 chunks = _chunks(_gather(train_set, idx, aug, cfg, epoch), cfg.chunk_size)
                 results = run(_run_chunk, [(job, c) for c in chunks])
                 grads = _reduce(results, len(idx))
                 optim.clip_by_global_norm(grads, cfg.clip_norm)
                 optim.apply(cfg.optimiser, params, grads, opt_state, lr)
-                records += [r[:5] for res in results for r in res[3]]
+                network.project_v0(params)
+                records += [r[:5] for res in results for r in res[2]]
                 bar.update(1)
                 if cfg.checkpoint_every and (b + 1) % cfg.checkpoint_every == 0 and b + 1 < n_batches:
                     checkpoint.save(ckpt_path, params, opt_state, epoch, b + 1, cfg.to_json(),
@@ -198,15 +216,11 @@ def _jsonable(records):
 
 def _reduce(results, n):
     """Chunk sums added in chunk order, divided by the batch size (the mean gradient)."""
-    total_W = [w.copy() for w in results[0][1]]
-    total_R = [None if r is None else r.copy() for r in results[0][2]]
-    for _, gW, gR, _ in results[1:]:
-        for l in range(len(total_W)):
-            total_W[l] += gW[l]
-            if total_R[l] is not None:
-                total_R[l] += gR[l]
-    return Params(tuple(w / n for w in total_W),
-                  tuple(None if r is None else r / n for r in total_R))
+    total = results[0][1].copy()
+    for _, grads, _ in results[1:]:
+        for t, g in zip(total.named().values(), grads.named().values()):
+            t += g
+    return total.map(lambda a: a / n)
 
 
 def _write_metrics(path, history):

@@ -92,3 +92,23 @@ def random_case(model, seed, sizes, recurrent, n_spikes, T=1.0, tau=0.3, w_mean=
     times = np.sort(rng.uniform(0, t_frac * T, n_spikes))
     units = rng.integers(0, sizes[0], n_spikes)
     return net, snnexact.Params(tuple(W), tuple(R)), times, units, T, rng
+
+
+def loss_step_at_count_change(count_at, loss_at, alphas, width=1e-12):
+    """For every grid interval of ``alphas`` where ``count_at`` changes, bisect on the count
+    down to ``width`` and return ``|loss_at(right) - loss_at(left)|`` there (a jump of the
+    loss at the change survives; a continuous loss gives ~ ``width`` times its slope)."""
+    counts = [count_at(a) for a in alphas]
+    steps = []
+    for i in range(len(alphas) - 1):
+        if counts[i] == counts[i + 1]:
+            continue
+        a, b, ca = alphas[i], alphas[i + 1], counts[i]
+        while b - a > width:
+            m = 0.5 * (a + b)
+            if count_at(m) == ca:
+                a = m
+            else:
+                b = m
+        steps.append(abs(loss_at(b) - loss_at(a)))
+    return steps

@@ -61,7 +61,9 @@ def check_all_groups(net, params, times, units, label, T, readout, rng, n_per_gr
                 named[name][ij] = v
                 W = tuple(named[f"W{l}"] for l in range(net.n_layers))
                 R = tuple(named.get(f"R{l}") for l in range(net.n_layers))
-                return snnexact.evaluate(net, snnexact.Params(W, R), times, units, label, T,
+                V0 = None if params.V0 is None else tuple(named.get(f"V0{l}")
+                                                          for l in range(net.n_layers))
+                return snnexact.evaluate(net, snnexact.Params(W, R, V0), times, units, label, T,
                                          readout=readout, max_spikes=80, on_budget="ignore", **kw)
             checked += fd_check(f, arr[ij], group[ij], sig0, f"{readout} d{name}{ij}")
     return checked, ev

@@ -81,8 +81,9 @@ class TimeNormalise:
 
     With ``t_lo``, ``t_hi`` the spike times at the ``quantile`` and ``1 - quantile`` points of the
     sample's spike count and ``w = t_hi - t_lo``, the window ``[t_lo - margin w, t_hi + margin w]``
-    is mapped linearly onto ``[0, span)``; spikes mapped outside are dropped. A sample whose
-    spikes all share one time is moved to ``span / 2``. Exact up to one rounding per time
+    is mapped linearly onto ``[0, span)``; spikes mapped outside are dropped. If the window has
+    zero width (``t_lo = t_hi``), the spikes at that time move to ``span / 2`` and the rest
+    are dropped. Exact up to one rounding per time
     (a linear map); it changes the input, so it belongs to the data, not the simulator.
     """
 
@@ -111,7 +112,8 @@ class TimeNormalise:
             return times, units
         start, width = self.window(times)
         if width == 0:
-            return np.full(times.size, 0.5 * self.span), units
+            keep = times == start
+            return np.full(int(keep.sum()), 0.5 * self.span), units[keep]
         mapped = (times - start) * (self.span / width)
         keep = (mapped >= 0) & (mapped < self.span)
         return mapped[keep], units[keep]

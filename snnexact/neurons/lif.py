@@ -43,6 +43,12 @@ class LIF:
         _check_positive("theta", self.theta)
 
     name = "lif"
+    has_pseudospikes = False  # a silent LIF neuron has no smooth continuation after T
+
+    @property
+    def v0_range(self):
+        """Allowed trained initial voltages ``[-theta, theta)``: below threshold."""
+        return (-self.theta, self.theta)
     model_id = MODEL_ID
 
 

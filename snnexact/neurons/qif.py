@@ -56,6 +56,8 @@ class QIF:
         _check_positive("tau_m", self.tau_m)
 
     name = "qif"
+    has_pseudospikes = True  # pseudodynamics after T (pseudo.py)
+    v0_range = (-1.0, 1.0)   # trained initial voltages: below the unstable fixed point V = 1
     model_id = MODEL_ID
     theta = math.inf  # threshold in V; kept so both models expose the same fields
 
