@@ -1,5 +1,5 @@
 """Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``search``,
-``data info``, ``demo``."""
+``protocol``, ``data info``, ``demo``."""
 import argparse
 import sys
 
@@ -13,8 +13,8 @@ def build_parser():
     register_demo(sub)
     from snnexact.commands import register as register_commands
     register_commands(sub)
-    from snnexact.search_command import register as register_search
-    register_search(sub)
+    from snnexact.protocol_commands import register as register_protocol
+    register_protocol(sub)
     return parser
 
 

@@ -1,7 +1,10 @@
-"""``snnexact search``: the equal-budget Optuna search of one or both models, and its report."""
+"""``snnexact search`` (the equal-budget Optuna search of one or both models, and its report)
+and ``snnexact protocol`` (the final stage: seeds, cross runs, ablations)."""
+import argparse
 from pathlib import Path
 
 from snnexact.config import load_config
+from snnexact.protocol import __doc__ as protocol_doc, load_best, run_finals, summary_table
 from snnexact.search import MODELS, SearchSpace, import_trials, open_study, run_search
 from snnexact.search_report import write_report
 
@@ -27,6 +30,16 @@ def cmd_search(args):
     print(f"report in {args.out} (report.md, report.json, best_so_far.png, best_<model>.toml)")
 
 
+def cmd_protocol(args):
+    best = load_best(args.search_dir)
+    results = run_finals(best, args.seeds, args.epochs, args.out, names=args.variants,
+                         n_jobs=args.n_jobs, log=lambda msg: print(msg, flush=True))
+    table = summary_table(results)
+    (Path(args.out) / "finals.md").write_text(table)
+    print(table)
+    print(f"results in {args.out} (finals.json, finals.md, one run folder per variant and seed)")
+
+
 def register(sub):
     p = sub.add_parser("search", help="equal-budget hyperparameter search (Optuna TPE, median "
                        "pruning, resumable SQLite storage)",
@@ -49,3 +62,18 @@ def register(sub):
     p.add_argument("--report-only", action="store_true", help="only write the report")
     p.add_argument("--out", default="runs/search", help="output folder (default: %(default)s)")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("protocol", help="final stage of the protocol: each model's searched "
+                       "configuration over seeds, cross runs and QIF ablations",
+                       description=protocol_doc,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--search-dir", required=True,
+                   help="folder with best_lif.toml and best_qif.toml (the search report)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                   help="seeds (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=40, help="epochs (default: %(default)s)")
+    p.add_argument("--variants", nargs="+", help="only these variants (default: all)")
+    p.add_argument("--n-jobs", type=int, help="worker processes per run")
+    p.add_argument("--out", default="runs/protocol/finals",
+                   help="output folder (default: %(default)s)")
+    p.set_defaults(func=cmd_protocol)
