@@ -152,6 +152,7 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
                              f"{differ} (only {sorted(EXECUTION_FIELDS)} may change)")
         start_epoch, start_batch, history = meta["epoch"], meta["batch"], meta["history"]
         epoch_acc = meta["extra"].get("epoch_records", [])
+        epoch_norms = meta["extra"].get("grad_norms", [])
     else:
         params = network.init_params([cfg.seed, 1], *(None if v is None else v * network.kick
                                                       for v in (cfg.w_mean, cfg.w_std, cfg.r_std,
@@ -159,7 +160,7 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
         if cfg.train_v0:
             params = network.with_initial_voltages(params, simulated_layers(cfg, network))
         opt_state = optim.init_state(params)
-        start_epoch, start_batch, history, epoch_acc = 0, 0, [], []
+        start_epoch, start_batch, history, epoch_acc, epoch_norms = 0, 0, [], [], []
     (out_dir / CONFIG).write_text(cfg.to_toml())
     _write_metrics(out_dir / METRICS, history)
     aug = augmentation(cfg, n_in)
@@ -172,12 +173,14 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
             lr = optim.learning_rate(cfg.lr, cfg.lr_schedule, epoch, cfg.epochs, cfg.lr_step_every)
             order = np.random.default_rng([cfg.seed, 2, epoch]).permutation(len(train_set))
             records = [tuple(r) for r in epoch_acc] if epoch == start_epoch else []
+            norms = list(epoch_norms) if epoch == start_epoch else []
             for b in range(start_batch if epoch == start_epoch else 0, n_batches):
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 job = _Job(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, True)
                 chunks = _chunks(_gather(train_set, idx, aug, cfg, epoch), cfg.chunk_size)
                 results = run(_run_chunk, [(job, c) for c in chunks])
                 grads = _reduce(results, len(idx))
+                norms.append({k: float(np.linalg.norm(g)) for k, g in grads.named().items()})
                 optim.clip_by_global_norm(grads, cfg.clip_norm)
                 optim.apply(cfg.optimiser, params, grads, opt_state, lr)
                 network.project_v0(params)
@@ -185,9 +188,13 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
                 bar.update(1)
                 if cfg.checkpoint_every and (b + 1) % cfg.checkpoint_every == 0 and b + 1 < n_batches:
                     checkpoint.save(ckpt_path, params, opt_state, epoch, b + 1, cfg.to_json(),
-                                    history, {"epoch_records": _jsonable(records)})
+                                    history, {"epoch_records": _jsonable(records),
+                                              "grad_norms": norms})
             entry = {"epoch": epoch + 1, "lr": lr, "train_seconds": time.perf_counter() - t0}
             entry.update({f"train_{k}": v for k, v in _train_summary(records).items()})
+            # per parameter array: mean over the epoch's batches of the gradient norm
+            entry.update({f"grad_norm_{k}": float(np.mean([n[k] for n in norms]))
+                          for k in (norms[0] if norms else {})})
             for name, split in (("val", val_set), ("test", test_set)):
                 entry.update({f"{name}_{k}": v for k, v in
                               evaluate_split(run, network, params, split, cfg).items()})
@@ -196,7 +203,7 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
             checkpoint.save(ckpt_path, params, opt_state, epoch + 1, 0, cfg.to_json(), history)
             _write_metrics(out_dir / METRICS, history)
             bar.set_postfix(val_acc=f"{entry.get('val_acc', float('nan')):.3f}")
-            start_batch, epoch_acc = 0, []
+            start_batch, epoch_acc, epoch_norms = 0, [], []
             if on_epoch is not None:
                 on_epoch(entry)
     bar.close()
