@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,8 +40,8 @@ def loss_config(cfg):
 
 
 @dataclass(frozen=True)
-class _Job:
-    """What a worker needs for one chunk (picklable, small apart from the weights)."""
+class ChunkJob:
+    """What a worker needs for one chunk of samples (picklable, small apart from the weights)."""
 
     network: Network
     W: list
@@ -51,8 +52,21 @@ class _Job:
     want_grad: bool
 
 
-def _run_chunk(args):
-    """Sum of losses and gradients over one chunk, in sample order, plus per-sample records."""
+class SampleRecord(NamedTuple):
+    """What ``run_chunk`` reports per sample (``hidden_counts``: spikes per hidden neuron)."""
+
+    loss: float
+    prediction: int
+    prediction_no_pseudo: int
+    label: int
+    status: int
+    hidden_counts: list
+
+
+def run_chunk(args):
+    """``(loss sum, gW, gR, records)`` of one ``(ChunkJob, samples)`` pair: losses and gradients
+    summed in sample order (``gW``, ``gR`` are ``None`` without ``want_grad``), and one
+    ``SampleRecord`` per sample; ``samples`` is a list of ``(times, units, label)``."""
     job, samples = args
     gW = [np.zeros_like(w) for w in job.W] if job.want_grad else None
     gR = [None if r is None else np.zeros_like(r) for r in job.R] if job.want_grad else None
@@ -72,16 +86,19 @@ def _run_chunk(args):
         hidden = layers[:len(job.network.sizes) - 2]
         counts = [np.bincount(L.units, minlength=job.network.sizes[l + 1])
                   for l, L in enumerate(hidden)]
-        records.append((value, ev.prediction, ev.prediction_no_pseudo, label,
-                        ev.simulation.status, counts))
+        records.append(SampleRecord(value, ev.prediction, ev.prediction_no_pseudo, label,
+                                    ev.simulation.status, counts))
     return total, gW, gR, records
 
 
-def _chunks(items, size):
+def chunks(items, size):
+    """``items`` cut into consecutive lists of ``size`` (the last one may be shorter)."""
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def _gather(split, idx, aug, cfg, epoch):
+def gather(split, idx, aug, cfg, epoch):
+    """``[(times, units, label)]`` of the samples ``idx`` of ``split``, augmented with ``aug``
+    (if not ``None``) from the generator keyed by ``(cfg.seed, 3, epoch, sample)``."""
     out = []
     for i in idx:
         t, u = split.times[i], split.units[i]
@@ -93,10 +110,10 @@ def _gather(split, idx, aug, cfg, epoch):
 
 def evaluate_split(run, network, params, split, cfg):
     """Loss, accuracies (with/without pseudospikes), hidden activity of ``params`` on ``split``."""
-    job = _Job(network, list(params.W), list(params.R), cfg.T, loss_config(cfg), cfg.max_spikes,
-               False)
-    samples = _gather(split, range(len(split)), None, cfg, 0)
-    results = run(_run_chunk, [(job, c) for c in _chunks(samples, cfg.chunk_size)])
+    job = ChunkJob(network, list(params.W), list(params.R), cfg.T, loss_config(cfg),
+                   cfg.max_spikes, False)
+    samples = gather(split, range(len(split)), None, cfg, 0)
+    results = run(run_chunk, [(job, c) for c in chunks(samples, cfg.chunk_size)])
     return summarise([r for res in results for r in res[3]], network)
 
 
@@ -155,10 +172,10 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None):
             records = [tuple(r) for r in epoch_acc] if epoch == start_epoch else []
             for b in range(start_batch if epoch == start_epoch else 0, n_batches):
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                job = _Job(network, list(params.W), list(params.R), cfg.T, loss_config(cfg),
-                           cfg.max_spikes, True)
-                chunks = _chunks(_gather(train_set, idx, aug, cfg, epoch), cfg.chunk_size)
-                results = run(_run_chunk, [(job, c) for c in chunks])
+                job = ChunkJob(network, list(params.W), list(params.R), cfg.T,
+                               loss_config(cfg), cfg.max_spikes, True)
+                parts = chunks(gather(train_set, idx, aug, cfg, epoch), cfg.chunk_size)
+                results = run(run_chunk, [(job, c) for c in parts])
                 grads = _reduce(results, len(idx))
                 optim.clip_by_global_norm(grads, cfg.clip_norm)
                 optim.apply(cfg.optimiser, params, grads, opt_state, lr)
