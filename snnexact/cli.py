@@ -1,4 +1,5 @@
-"""Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``data info``, ``demo``."""
+"""Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``landscape``,
+``data info``, ``demo``."""
 import argparse
 import sys
 
@@ -12,6 +13,8 @@ def build_parser():
     register_demo(sub)
     from snnexact.commands import register as register_commands
     register_commands(sub)
+    from snnexact.analysis.command import register as register_landscape
+    register_landscape(sub)
     return parser
 
 
