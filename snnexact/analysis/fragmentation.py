@@ -8,11 +8,13 @@ its loss difference and ``h`` its step.
   ``|dL| > kappa S h`` (the step-scaled threshold).
 * Refinement: a pair is bisected ``K`` times, keeping the half with the larger ``|dL|``; ``D_k``
   is ``|dL|`` after ``k`` bisections (width ``h 2^-k``, ``D_0 = |dL|``). All pairs are refined,
-  or a uniform random subset of them. The *persistence curve* ``f_k`` is the fraction of refined
-  pairs with ``D_k > kappa S h 2^-k``: a jump ``J`` keeps ``D_k -> J`` and ends above the
-  shrinking threshold however small it is, a slope gives ``D_k = D_0 2^-k`` and a steep but
-  smooth piece eventually does too.
-* A *persistent jump*: ``D_K > kappa S h 2^-K`` and ``D_K >= D_(K-m) / 2`` with ``m = min(4, K)``
+  or a uniform random subset of them. At level ``k`` the threshold is
+  ``tau_k = kappa S h 2^(-k/2)`` (``kappa S`` times the geometric mean of the coarse and the
+  refined step). The *persistence curve* ``f_k`` is the fraction of refined pairs with
+  ``D_k > tau_k``: a jump ``J`` keeps ``D_k -> J`` and stays above the shrinking threshold however
+  small it is; a slope ``s`` gives ``D_k = s h 2^-k``, which falls below ``tau_k`` once
+  ``2^(k/2) > s / (kappa S)`` (slopes vanish, steep ones later).
+* A *persistent jump*: ``D_K > tau_K`` and ``D_K >= D_(K-m) / 2`` with ``m = min(4, K)``
   (``|dL|`` stopped shrinking: for a Lipschitz piece ``D_K / D_(K-m) = 2^-m``, for the square-root
   cusp of a grazing LIF spike ``2^(-m/2)``, for a jump ``-> 1``). The *persistent-jump density*
   is the number of persistent jumps over the number of pairs.
@@ -130,7 +132,7 @@ def refine_jumps(values, pairs, refine, kappa=DEFAULT_KAPPA, levels=10, max_refi
     deltas = np.asarray(refine(chosen, levels), dtype=np.float64).reshape(chosen.size, levels + 1)
     m = min(PERSIST_TAIL, levels)
     final = deltas[:, levels]
-    threshold = kappa * S * pairs.step[chosen] * 2.0 ** -levels
+    threshold = kappa * S * pairs.step[chosen] * 2.0 ** (-levels / 2)
     is_jump = (final > threshold) & (final >= PERSIST_RATIO * deltas[:, levels - m])
     return S, JumpTests(chosen, deltas, is_jump)
 
@@ -171,7 +173,7 @@ def fragmentation(values, steps, refine=None, kappa=DEFAULT_KAPPA, levels=10, ma
         S, tests = refine_jumps(values, pairs, refine, kappa, levels, max_refine, seed)
         h = pairs.step[tests.refined]
         k = np.arange(levels + 1)
-        above = tests.deltas > kappa * S * h[:, None] * 2.0 ** -k[None, :]
+        above = tests.deltas > kappa * S * h[:, None] * 2.0 ** (-k[None, :] / 2)
         jump_var = float(tests.deltas[tests.is_jump, levels].sum())
         refined_var = float(tests.deltas[:, 0].sum())
         out.update(levels=int(levels), n_refined=int(tests.refined.size),
