@@ -116,7 +116,8 @@ def run_one(path, args, out):
     record = {
         "command": shlex.join(sys.argv), "snnexact": __version__, "checkpoint": str(path),
         "checkpoint_sha256": sha256(path), "model": cfg.model, "sizes": problem.network.sizes,
-        "readout": cfg.readout, "T": problem.T, "data": cfg.data_path or cfg.dataset, "split": args.split,
+        "readout": cfg.readout, "T": problem.T, "data": cfg.data_path or cfg.dataset,
+        "split": args.split,
         "samples": indices, "plane": args.plane, "seed": args.seed, "line": args.line,
         "grid": args.grid, "span": args.span, "refine_levels": args.refine,
         "max_refine": args.max_refine, "n_jobs": args.n_jobs, "backend": args.backend,

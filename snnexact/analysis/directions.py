@@ -87,7 +87,8 @@ def load_directions(path, params):
         for l, (w, r) in enumerate(zip(params.W, params.R)):
             dw = data.get(f"{name}/W{l}")
             dr = data.get(f"{name}/R{l}")
-            if dw is None or dw.shape != w.shape or (r is not None and (dr is None or dr.shape != r.shape)):
+            bad_r = r is not None and (dr is None or dr.shape != r.shape)
+            if dw is None or dw.shape != w.shape or bad_r:
                 raise ValueError(f"direction file {path}: {name} does not match the parameter "
                                  f"shapes at layer {l}")
             W.append(np.asarray(dw, np.float64))
