@@ -6,6 +6,7 @@ Per checkpoint (a folder ``OUT/<model>``): ``landscape.npz`` (the grid arrays an
 sha256, seeds, samples, metrics, timings); with ``--sample`` also ``line.json`` (the classified
 changes). With several checkpoints, ``OUT`` gets the side-by-side figures and ``summary.json``.
 """
+from dataclasses import dataclass, fields
 import hashlib
 import json
 from pathlib import Path
@@ -29,6 +30,51 @@ from snnexact.train import build_network, gather, loss_config
 
 BAR_KEYS = ("jump_density", "jump_variation_fraction", "candidate_fraction",
             "gradient_cosine_negative_fraction", "fd_mismatch_median")
+
+
+@dataclass(frozen=True)
+class LandscapeOptions:
+    """The settings of ``snnexact landscape`` (the flags of the same names)."""
+
+    data: str = None
+    split: str = "train"
+    plane: str = "random"
+    line: bool = False
+    grid: int = 21
+    span: float = 0.5
+    samples: int = 16
+    sample: int = None
+    refine: int = 10
+    max_refine: int = 256
+    line_points: int = 401
+    max_changes: int = 20
+    seed: int = 0
+    n_jobs: int = 1
+    backend: str = "loky"
+    progress: bool = True
+
+    def __post_init__(self):
+        checks = [("grid", self.grid >= 3, ">= 3"), ("span", self.span > 0, "> 0"),
+                  ("samples", self.samples >= 1, ">= 1"), ("refine", self.refine >= 0, ">= 0"),
+                  ("max_refine", self.max_refine >= 1, ">= 1"),
+                  ("line_points", self.line_points >= 3, ">= 3"),
+                  ("n_jobs", self.n_jobs >= 1, ">= 1"),
+                  ("split", self.split in ("train", "validation", "test"),
+                   "train, validation or test")]
+        for name, ok, want in checks:
+            if not ok:
+                raise ValueError(f"landscape: {name} must be {want}, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class CheckpointLandscape:
+    """What ``run_one`` found for one checkpoint: the ``Landscape``, its metrics (a dict), the
+    single-sample ``SampleLineAnalysis`` (or ``None``) and the JSON record."""
+
+    landscape: object
+    metrics: dict
+    analysis: object
+    record: dict
 
 
 def sha256(path):
@@ -68,46 +114,44 @@ def _bar(enabled, total, desc):
     return tqdm(total=total, desc=desc, unit="step", leave=False)
 
 
-def run_one(path, args, out):
-    """Landscape (and, with ``--sample``, the line analysis) of one checkpoint; returns the
-    ``(Landscape, metrics dict, SampleLineAnalysis or None, record)``."""
-    if args.grid < 3 or not args.span > 0 or args.samples < 1 or args.line_points < 3:
-        raise ValueError("landscape: need --grid >= 3, --span > 0, --samples >= 1 and "
-                         "--line-points >= 3")
-    indices = [args.sample] if args.sample is not None else list(range(args.samples))
-    problem, cfg = problem_from_checkpoint(path, args.data, args.split, indices)
-    if args.plane in PLANES:
-        d1, d2 = make_directions(problem, args.plane, args.seed, line=args.line)
+def run_one(path, opts, out):
+    """Landscape (and, with ``opts.sample``, the line analysis) of one checkpoint, written to
+    ``out``; ``opts`` is a ``LandscapeOptions``. Returns a ``CheckpointLandscape``."""
+    indices = [opts.sample] if opts.sample is not None else list(range(opts.samples))
+    problem, cfg = problem_from_checkpoint(path, opts.data, opts.split, indices)
+    if opts.plane in PLANES:
+        d1, d2 = make_directions(problem, opts.plane, opts.seed, line=opts.line)
     else:
-        d1, d2 = load_directions(args.plane, problem.params)
-        d2 = None if args.line else d2
-        if d2 is None and not args.line:
-            raise ValueError(f"direction file {args.plane} holds no d2: use --line")
-    a = np.linspace(-args.span, args.span, args.grid)
+        d1, d2 = load_directions(opts.plane, problem.params)
+        d2 = None if opts.line else d2
+        if d2 is None and not opts.line:
+            raise ValueError(f"direction file {opts.plane} holds no d2: use --line")
+    a = np.linspace(-opts.span, opts.span, opts.grid)
     b = np.zeros(1) if d2 is None else a
     out.mkdir(parents=True, exist_ok=True)
-    n_refine = min(args.max_refine, b.size * (a.size - 1) + a.size * (b.size - 1))
-    bar = _bar(args.progress, b.size + (n_refine if args.refine else 0), cfg.model.upper())
+    n_refine = min(opts.max_refine, b.size * (a.size - 1) + a.size * (b.size - 1))
+    bar = _bar(opts.progress, b.size + (n_refine if opts.refine else 0), cfg.model.upper())
     tick = None if bar is None else bar.update
     timings = {}
-    with executor(args.backend, args.n_jobs) as run:
+    with executor(opts.backend, opts.n_jobs) as run:
         t0 = time.perf_counter()
         land = evaluate_grid(problem, d1, d2, a, b, run, progress=tick)
         timings["grid_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        metrics = landscape_metrics(problem, d1, d2, land, run, levels=args.refine,
-                                    max_refine=args.max_refine, seed=args.seed,
+        metrics = landscape_metrics(problem, d1, d2, land, run, levels=opts.refine,
+                                    max_refine=opts.max_refine, seed=opts.seed,
                                     progress=tick).to_dict()
         timings["refine_seconds"] = time.perf_counter() - t0
     if bar is not None:
         bar.close()
     analysis = None
-    if args.sample is not None:
+    if opts.sample is not None:
         t0 = time.perf_counter()
         times, units, label = problem.samples[0]
         line = Line(problem.network, problem.params, Sample(times, units, label, problem.T), d1,
                     **_loss_kwargs(problem))
-        analysis = analyse_line(line, np.linspace(-args.span, args.span, args.line_points))
+        analysis = analyse_line(line, np.linspace(-opts.span, opts.span, opts.line_points),
+                                max_changes_per_interval=opts.max_changes)
         timings["line_seconds"] = time.perf_counter() - t0
         timings["line_evaluations"] = line.n_evaluations
         (out / "line.json").write_text(json.dumps(_line_record(analysis), indent=1))
@@ -117,15 +161,16 @@ def run_one(path, args, out):
         "command": shlex.join(sys.argv), "snnexact": __version__, "checkpoint": str(path),
         "checkpoint_sha256": sha256(path), "model": cfg.model, "sizes": problem.network.sizes,
         "readout": cfg.readout, "T": problem.T, "data": cfg.data_path or cfg.dataset,
-        "split": args.split,
-        "samples": indices, "plane": args.plane, "seed": args.seed, "line": args.line,
-        "grid": args.grid, "span": args.span, "refine_levels": args.refine,
-        "max_refine": args.max_refine, "n_jobs": args.n_jobs, "backend": args.backend,
+        "split": opts.split,
+        "samples": indices, "plane": opts.plane, "seed": opts.seed, "line": opts.line,
+        "grid": opts.grid, "span": opts.span, "refine_levels": opts.refine,
+        "max_refine": opts.max_refine, "line_points": opts.line_points,
+        "max_changes": opts.max_changes, "n_jobs": opts.n_jobs, "backend": opts.backend,
         "loss_at_center": float(land.loss[b.size // 2, a.size // 2]), "metrics": metrics,
         "line_summary": None if analysis is None else analysis.summary(), "timings": timings,
     }
     (out / "landscape.json").write_text(json.dumps(record, indent=1))
-    return land, metrics, analysis, record
+    return CheckpointLandscape(land, metrics, analysis, record)
 
 
 def _loss_kwargs(problem):
@@ -152,46 +197,65 @@ def _line_record(analysis):
     }
 
 
-def cmd_landscape(args):
-    out = Path(args.out)
-    names, results = [], {}
-    for k, path in enumerate(args.checkpoints):
+def raster_change_point(analysis):
+    """The change point to show in a raster: the one at the largest loss jump, else the first
+    with a mid-trial event, else the first one (``None`` if there is none)."""
+    cps = analysis.change_points
+    if analysis.jumps and cps:
+        j = max(analysis.jumps, key=lambda j: abs(j.refinement.size))
+        return min(cps, key=lambda cp: abs(cp.alpha - j.refinement.position))
+    mid = [cp for cp in cps if any(not e.at_T for e in cp.changes.events)]
+    return (mid or cps or [None])[0]
+
+
+def landscape_report(checkpoints, options, out, log=print):
+    """``run_one`` for every checkpoint (a ``checkpoint.npz`` or a run folder) into
+    ``out/<model>``, then the side-by-side figures and ``summary.json`` in ``out``. Returns
+    ``{name: CheckpointLandscape}`` (names: ``LIF``, ``QIF``, ``LIF2``...)."""
+    out = Path(out)
+    results = {}
+    for k, path in enumerate(checkpoints):
         path = Path(path)
         if path.is_dir():
             path = path / "checkpoint.npz"
         model = json.loads(checkpoint.load(path)[2]["config"])["model"]
-        name = model if model not in names else f"{model}{k}"
-        names.append(name)
-        results[name.upper()] = run_one(path, args, out / name)
-        land, metrics, _, record = results[name.upper()]
-        print(f"{name.upper()}: " + ", ".join(f"{key} {metrics[key]:.4g}" for key in BAR_KEYS
-                                             if key in metrics)
-              + f"; grid {record['timings']['grid_seconds']:.1f} s, refinement "
-                f"{record['timings']['refine_seconds']:.1f} s")
-        if record["line_summary"] is not None:
-            print(f"  line ({record['timings']['line_seconds']:.1f} s): "
-                  + json.dumps(record["line_summary"]))
-    lands = {n: r[0] for n, r in results.items()}
-    if not args.line:
+        name = model.upper() if model.upper() not in results else f"{model.upper()}{k}"
+        r = results[name] = run_one(path, options, out / name.lower())
+        t = r.record["timings"]
+        log(f"{name}: " + ", ".join(f"{key} {r.metrics[key]:.4g}" for key in BAR_KEYS
+                                    if key in r.metrics)
+            + f"; grid {t['grid_seconds']:.1f} s, refinement {t['refine_seconds']:.1f} s")
+        if r.analysis is not None:
+            log(f"  line ({t['line_seconds']:.1f} s): " + json.dumps(r.record["line_summary"]))
+    lands = {n: r.landscape for n, r in results.items()}
+    if not options.line:
         plots.loss_maps(lands, out / "loss_maps.png")
         plots.loss_maps(lands, out / "loss_maps_log.png", log=True)
         plots.gradient_maps(lands, out / "gradient_maps.png")
-    plots.metric_bars({n: r[1] for n, r in results.items()}, BAR_KEYS, out / "metrics.png")
-    analyses = {n: r[2] for n, r in results.items() if r[2] is not None}
+    plots.metric_bars({n: r.metrics for n, r in results.items()}, BAR_KEYS, out / "metrics.png")
+    analyses = {n: r.analysis for n, r in results.items() if r.analysis is not None}
     if analyses:
         plots.line_events(analyses, out / "line_events.png")
         for n, an in analyses.items():
-            mid = [cp for cp in an.change_points if any(not e.at_T for e in cp.changes.events)]
-            chosen = (mid or an.change_points or [None])[0]
+            chosen = raster_change_point(an)
             if chosen is not None:
-                plots.change_raster(chosen, results[n][3]["T"], out / f"raster_{n.lower()}.png",
+                plots.change_raster(chosen, results[n].record["T"],
+                                    out / f"raster_{n.lower()}.png",
                                     title=f"{n}: spikes just before / after a = "
                                           f"{chosen.alpha:.12g}")
-    summary = {n: {"metrics": r[1], "line_summary": r[3]["line_summary"],
-                   "timings": r[3]["timings"], "checkpoint_sha256": r[3]["checkpoint_sha256"]}
+    summary = {n: {"metrics": r.metrics, "line_summary": r.record["line_summary"],
+                   "timings": r.record["timings"],
+                   "checkpoint_sha256": r.record["checkpoint_sha256"]}
                for n, r in results.items()}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(f"results in {out}")
+    log(f"landscape results in {out}")
+    return results
+
+
+def cmd_landscape(args):
+    names = [f.name for f in fields(LandscapeOptions)]
+    landscape_report(args.checkpoints, LandscapeOptions(**{k: getattr(args, k) for k in names}),
+                     args.out)
 
 
 def register(sub):
@@ -215,6 +279,8 @@ def register(sub):
                    help="refine at most this many pairs (a random subset)")
     p.add_argument("--line-points", dest="line_points", type=int, default=401,
                    help="grid of the single-sample line analysis")
+    p.add_argument("--max-changes", dest="max_changes", type=int, default=20,
+                   help="isolate at most this many spike-count changes per line interval")
     p.add_argument("--seed", type=int, default=0, help="seed of the random directions")
     p.add_argument("--n-jobs", dest="n_jobs", type=int, default=1)
     p.add_argument("--backend", default="loky", choices=("loky", "threads"))

@@ -107,7 +107,8 @@ class LineScan:
         return np.stack([c.sum(axis=1) for c in self.counts], axis=1)
 
     def count_changes(self):
-        """Indices ``i`` with a per-neuron count change between ``alphas[i]`` and ``alphas[i+1]``."""
+        """Indices ``i`` with a per-neuron count change between ``alphas[i]`` and
+        ``alphas[i+1]``."""
         changed = np.zeros(len(self.alphas) - 1, bool)
         for c in self.counts:
             changed |= np.any(c[1:] != c[:-1], axis=1)

@@ -74,7 +74,7 @@ def line_events(analyses, path):
                for k, c in COLORS.items()]
     handles += [plt.Line2D([], [], color="0.5", marker="|", ls="", label="at T"),
                 plt.Line2D([], [], color="tab:purple", ls=":", label="loss jump")]
-    axes[0, 0].legend(handles=handles, fontsize=6, ncol=5, loc="upper center", frameon=False)
+    fig.legend(handles=handles, fontsize=6, ncol=5, loc="outside lower center", frameon=False)
     fig.savefig(path, dpi=90)
     plt.close(fig)
 

@@ -117,3 +117,18 @@ def test_fsdd_shd_checkpoint_landscape(shared_data, tmp_path):
                          lambda f, xs: [f(x) for x in xs])
     assert np.all(np.isfinite(land.loss)) and np.all(np.isfinite(land.grad_norm))
     assert problem.network.sizes == (140, 6, 10)
+
+
+def test_compare_with_landscape_runs_it_on_the_first_seeds_checkpoints(tmp_path, monkeypatch):
+    import snnexact.commands
+    calls = []
+    monkeypatch.setattr(snnexact.commands, "landscape_report",
+                        lambda runs, opts, out: calls.append((runs, opts, out)))
+    out = tmp_path / "cmp"
+    assert main(["compare", "--epochs", "1", "--max-samples", "20", "--hidden", "3", "--n-jobs",
+                 "1", "--seeds", "4", "5", "--no-progress", "--landscape", "--out",
+                 str(out)]) == 0
+    ((runs, opts, where),) = calls
+    assert runs == [out / m / "seed4" / "checkpoint.npz" for m in ("lif", "qif")]
+    assert all(r.exists() for r in runs) and where == out / "landscape"
+    assert opts.n_jobs == 1 and not opts.progress
