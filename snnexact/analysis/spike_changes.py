@@ -97,6 +97,22 @@ def match_spikes(t_left, t_right):
     return (ml, ms) if flip else (ms, ml)
 
 
+def reversed_pairs(tl, tr):
+    """Index pairs ``(i, j)``, ``i < j`` in the order of ``tl``, with
+    ``(tl_i - tl_j)(tr_i - tr_j) < 0``. Only spikes closer than ``2 max |tr - tl|`` on the left
+    can swap, so each spike is compared with that window only (``O(n log n)`` when the spikes
+    barely move, as across a refined bracket)."""
+    order = np.argsort(tl, kind="stable")
+    a, b = tl[order], tr[order]
+    reach = 2.0 * float(np.max(np.abs(b - a))) if a.size else 0.0
+    hi = np.searchsorted(a, a + reach, side="right")
+    counts = hi - np.arange(a.size) - 1
+    i = np.repeat(np.arange(a.size), np.maximum(counts, 0))
+    j = i + 1 + (np.arange(i.size) - np.repeat(np.cumsum(counts) - counts, np.maximum(counts, 0)))
+    rev = (a[i] - a[j]) * (b[i] - b[j]) < 0
+    return list(zip(order[i[rev]].tolist(), order[j[rev]].tolist()))
+
+
 def _relation(l1, l2):
     if l1 == l2:
         return "same layer"
@@ -129,8 +145,7 @@ def classify(left, right, T, inputs=None, at_T_tol=1e-6, move_tol=None):
     if matched:
         tl = np.array([m[3] for m in matched])
         tr = np.array([m[4] for m in matched])
-        rev = np.triu(np.subtract.outer(tl, tl) * np.subtract.outer(tr, tr) < 0, 1)
-        for i, j in zip(*np.nonzero(rev)):
+        for i, j in reversed_pairs(tl, tr):
             i, j = (i, j) if tl[i] < tl[j] else (j, i)
             swaps.append(Swap(matched[i][:3], matched[j][:3], (tl[i], tl[j]), (tr[i], tr[j]),
                               _relation(matched[i][0], matched[j][0])))

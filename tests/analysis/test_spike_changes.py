@@ -85,3 +85,15 @@ def test_a_discontinuous_spike_time_is_a_move_only_with_move_tol():
     assert classify(left, right, T).events == ()
     (e,) = classify(left, right, T, move_tol=1e-6).events
     assert (e.kind, e.time, e.time_right, e.at_T) == ("move", 0.3, 0.6, False)
+
+
+def test_windowed_reversal_search_matches_all_pairs(rng):
+    from snnexact.analysis.spike_changes import reversed_pairs
+    for n, move in ((0, 0.1), (1, 0.1), (40, 0.0), (60, 1e-3), (200, 0.05)):
+        tl = np.round(rng.uniform(0, 1, n), 2)  # rounding makes ties
+        tr = tl + rng.normal(0, move, n)
+        brute = {(i, j) for i in range(n) for j in range(i + 1, n)
+                 if (tl[i] - tl[j]) * (tr[i] - tr[j]) < 0}
+        got = {tuple(sorted(p)) for p in reversed_pairs(tl, tr)}
+        assert got == brute
+    assert brute, "no reversal in the last case: the comparison is vacuous"
