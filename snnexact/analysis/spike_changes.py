@@ -20,8 +20,10 @@ Along a line, every grid interval whose spike counts change is bisected until ea
 isolated to a bracket of width ``abs_width`` (default ``1e-12``) of the parameter; a mid-trial
 (dis)appearance *follows an order swap* if the same bracket also holds a swap, or the spike's
 time coincides (within ``tie_tol T``) with another spike or an input on either side (a swap that
-happens at the same parameter value). Every loss jump that survives refinement (``find_jumps``
-down to ``abs_width``) is attributed to the changes across its final bracket.
+happens at the same parameter value). How its time approaches the edge (``approach_ratio``)
+separates grazing LIF crossings from QIF spikes escaping an unstable fixed point. Every loss jump
+that survives refinement (``find_jumps`` down to ``abs_width``) is attributed to the changes
+across its final bracket.
 """
 from dataclasses import dataclass
 
@@ -30,6 +32,7 @@ import numpy as np
 from snnexact.analysis.lines import bisect_change, counts_differ, find_jumps
 
 RELATIONS = ("same layer", "pre-post", "other")
+ESCAPE_RATIO = 0.5  # approach_ratio above this: an escaping spike (log), below: grazing (sqrt)
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,32 @@ def classify(left, right, T, inputs=None, at_T_tol=1e-6, move_tol=None):
     return Changes(tuple(events), tuple(swaps))
 
 
+def approach_ratio(line, left, right, event, decades=(0, 1, 2, 3)):
+    """How a mid-trial (dis)appearing spike's time approaches the edge of its bracket: on the
+    side that has the spike, at distances ``delta_k = w 10^k`` (``w`` the bracket width) from the
+    edge, ``t_k`` is the time of that neuron's spike nearest ``event.time``; returns
+    ``|t_0 - t_1| / |t_2 - t_3|`` (the move over the decade nearest the edge over the move two
+    decades further out). A spike time that is smooth at the edge gives ``10^-2``; a grazing LIF
+    crossing, ``t - t_graze ~ sqrt(delta)``, gives ``10^-1``; a QIF spike escaping from an
+    unstable fixed point, ``t ~ ln(1 / delta) / lambda``, gives 1: its time moves by the same
+    ``ln(10) / lambda`` per decade and reaches ``T`` only at ``delta ~ exp(-lambda (T - t))``,
+    which may lie far below the resolution of the parameter (then the spike vanishes mid-trial
+    in floating point although it leaves through ``T`` in exact arithmetic). ``nan`` if the
+    spike is not found."""
+    more_right = event.kind == "appear"
+    edge, w = (right.alpha, 1.0) if more_right else (left.alpha, -1.0)
+    width = right.alpha - left.alpha
+    times = []
+    for k in decades:
+        t, u = line.point(edge + w * width * 10.0 ** k).trains[event.layer]
+        t = t[u == event.neuron]
+        if t.size == 0:
+            return float("nan")
+        times.append(float(t[np.argmin(np.abs(t - event.time))]))
+    far = abs(times[2] - times[3])
+    return abs(times[0] - times[1]) / far if far > 0 else float("nan")
+
+
 def _coincides(event, left, right, inputs, tol):
     """Whether ``event``'s time is within ``tol`` of another spike or an input on either side."""
     times = [] if inputs is None else [np.asarray(inputs[0], np.float64)]
@@ -178,12 +207,14 @@ def _coincides(event, left, right, inputs, tol):
 @dataclass(frozen=True)
 class ChangePoint:
     """Changes isolated to ``[left.alpha, right.alpha]`` (``left``, ``right``: ``lines.Point``);
-    ``follows_swap[i]`` for ``changes.events[i]`` (see the module docstring)."""
+    ``follows_swap[i]`` and ``approach[i]`` for ``changes.events[i]`` (see the module docstring
+    and ``approach_ratio``)."""
 
     left: object
     right: object
     changes: Changes
     follows_swap: tuple
+    approach: tuple = ()
 
     @property
     def alpha(self):
@@ -223,6 +254,9 @@ class SampleLineAnalysis:
         ev = [(e, f) for cp in self.change_points for e, f in zip(cp.changes.events,
                                                                   cp.follows_swap)]
         mid = [(e, f) for e, f in ev if not e.at_T]
+        ratios = np.array([r for cp in self.change_points for e, r in zip(cp.changes.events,
+                                                                         cp.approach)
+                           if not e.at_T and e.kind != "move"], float)
         return {
             "change_points": len(self.change_points),
             "mid_appear": sum(e.kind == "appear" for e, _ in mid),
@@ -231,6 +265,8 @@ class SampleLineAnalysis:
             "T_disappear": sum(e.kind == "disappear" and e.at_T for e, _ in ev),
             "mid_move": sum(e.kind == "move" for e, _ in mid),
             "mid_following_swap": sum(f for e, f in mid if e.kind != "move"),
+            "mid_escaping": int(np.sum(ratios > ESCAPE_RATIO)),
+            "mid_approach_ratio_median": float(np.median(ratios)) if ratios.size else np.nan,
             "grid_swaps": int(self.swaps_per_interval.sum()),
             "jumps": len(self.jumps),
             "jumps_with_mid_count_change": sum(
@@ -249,9 +285,11 @@ class SampleLineAnalysis:
 
 
 def analyse_line(line, alphas, abs_width=1e-12, at_T_tol=1e-6, move_tol=1e-6, tie_tol=1e-9,
-                 max_changes_per_interval=20, jump_kwargs=None):
+                 max_changes_per_interval=20, jump_kwargs=None, with_approach=True):
     """Scan ``line`` (a ``lines.Line``) on the grid ``alphas``, isolate every spike-count change
-    and every loss jump to ``abs_width`` and classify them; returns ``SampleLineAnalysis``."""
+    and every loss jump to ``abs_width`` and classify them (with ``approach_ratio`` for each
+    mid-trial appearance or disappearance if ``with_approach``); returns
+    ``SampleLineAnalysis``."""
     alphas = np.asarray(alphas, np.float64)
     h = float(np.min(np.diff(alphas)))
     rel = abs_width / h
@@ -271,7 +309,10 @@ def analyse_line(line, alphas, abs_width=1e-12, at_T_tol=1e-6, move_tol=1e-6, ti
             ch = classify(lo.trains, hi.trains, T, inputs, at_T_tol, move_tol)
             follows = tuple(bool(ch.swaps) or _coincides(e, lo.trains, hi.trains, inputs,
                                                           tie_tol * T) for e in ch.events)
-            change_points.append(ChangePoint(lo, hi, ch, follows))
+            approach = tuple(approach_ratio(line, lo, hi, e)
+                             if e.kind != "move" and not e.at_T and with_approach else np.nan
+                             for e in ch.events)
+            change_points.append(ChangePoint(lo, hi, ch, follows, approach))
             left = hi
     kw = {"rel_width": rel, "keep_fraction": 0.1, **(jump_kwargs or {})}
     jumps = []

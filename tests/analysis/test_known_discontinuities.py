@@ -65,6 +65,12 @@ def test_lif_tangency_is_a_jump_attributed_to_a_mid_trial_spike():
     assert e.time == pytest.approx(TAU * math.log(2), abs=1e-5)
     s = an.summary()
     assert s["jumps_unattributed"] == 0 and s["mid_appear"] == 1 and s["mid_disappear"] == 0
+    # t - tau ln 2 ~ sqrt(o + delta), o in [0, w] the offset of the bracket end from the
+    # tangency: approach ratio (sqrt(o + 10 w) - sqrt(o + w)) / (sqrt(o + 1000 w) - sqrt(o + 100 w))
+    # lies between 0.088 (o = w) and 0.1 (o = 0)
+    (cp,) = an.change_points
+    assert 0.087 <= cp.approach[0] <= 0.1001
+    assert s["mid_escaping"] == 0
 
     # the same line as a landscape: exactly one of the 40 pairs holds a persistent jump
     problem = Problem(net, params, [(np.array([0.0]), np.array([0]), 0)], T,
@@ -124,3 +130,26 @@ def test_order_swap_of_two_inputs_to_the_output_kills_its_spike():
     assert len(cp) == 1 and cp[0].follows_swap == (True,)
     s = an.summary()
     assert s["mid_following_swap"] == 1 and s["jumps_unattributed"] == 0
+
+
+def test_qif_spike_escaping_the_unstable_fixed_point_vanishes_mid_trial_in_floating_point():
+    """One QIF neuron kicked at t = 0 by w: below a critical w_c, V decays to rest; above, it
+    escapes from the unstable fixed point V = 1 (where V(V - 1) has slope 1, so V - 1 grows like
+    exp(t / tau) once the current has decayed) and fires at t* ~ tau ln(1 / (w - w_c)). The spike
+    time diverges, so it leaves through T in exact arithmetic, but only at
+    w - w_c ~ exp(-T / tau) = exp(-50): in floating point (here to 1e-12) it vanishes mid-trial.
+    Its time moves by tau ln 10 per decade of w - w_c (approach ratio 1), and the loss jumps."""
+    tau = 0.02
+    net = snnexact.Network(snnexact.QIF(tau), (1, 1))
+    params = snnexact.Params((np.array([[3.0]]),), (None,))
+    d = unit_direction([(1, 1)], 0, (0, 0))
+    line = Line(net, params, Sample(np.array([0.0]), np.array([0]), 0, T), d, gamma=GAMMA)
+    an = analyse_line(line, np.linspace(-1.0, 1.0, 21), abs_width=WIDTH)
+    (cp,) = an.change_points
+    (e,) = cp.changes.events
+    assert (e.kind, e.at_T) == ("appear", False) and 0.3 * T < e.time < 0.8 * T
+    assert cp.approach[0] == pytest.approx(1.0, rel=0.05)
+    times = [line.point(cp.right.alpha + WIDTH * 10.0 ** k).trains[0][0][0] for k in (3, 4)]
+    assert times[0] - times[1] == pytest.approx(tau * math.log(10), rel=1e-3)
+    s = an.summary()
+    assert s["mid_escaping"] == 1 and s["jumps"] == 1 and s["jumps_unattributed"] == 0
