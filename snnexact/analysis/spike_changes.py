@@ -79,6 +79,8 @@ def match_spikes(t_left, t_right):
     """``(matched_left, matched_right)`` indices of one neuron's spikes: the order-preserving
     matching of all spikes of the shorter train that minimises the sum of ``|t_left - t_right|``
     (dynamic programming; on ties the later spikes of the longer train stay unmatched)."""
+    if t_left.size == t_right.size:
+        return np.arange(t_left.size), np.arange(t_right.size)
     flip = t_left.size > t_right.size
     short, long_ = (t_right, t_left) if flip else (t_left, t_right)
     n, m = short.size, long_.size
@@ -137,13 +139,13 @@ def classify(left, right, T, inputs=None, at_T_tol=1e-6, move_tol=None):
             for k in np.setdiff1d(np.arange(b.size), ib):
                 events.append(SpikeEvent("appear", l, int(n), float(b[k]),
                                          bool(T - b[k] <= at_T_tol * T)))
-            for k, (i, j) in enumerate(zip(ia, ib)):
+            for i, j in zip(ia, ib):
                 if move_tol is not None and abs(a[i] - b[j]) > move_tol * T:
                     events.append(SpikeEvent("move", l, int(n), float(a[i]),
                                              bool(T - min(a[i], b[j]) <= at_T_tol * T),
                                              float(b[j])))
                 else:
-                    matched.append((l, int(n), int(k), float(a[i]), float(b[j])))
+                    matched.append((l, int(n), int(i), float(a[i]), float(b[j])))
     swaps = []
     if matched:
         tl = np.array([m[3] for m in matched])
