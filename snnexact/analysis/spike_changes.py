@@ -124,10 +124,9 @@ def _relation(l1, l2):
     return "pre-post" if abs(l1 - l2) == 1 else "other"
 
 
-def classify(left, right, T, inputs=None, at_T_tol=1e-6, move_tol=None):
-    """``Changes`` from the pattern ``left`` to ``right`` (tuples of ``(times, units)`` per
-    spiking layer). ``inputs``: the sample's ``(times, units)``, for swaps of layer-0 spikes with
-    input spikes. ``move_tol``: see the module docstring (``None``: matched spikes never split)."""
+def _match_patterns(left, right, T, at_T_tol, move_tol):
+    """``(events, matched)``: the appear/disappear/move events, and the matched spikes as
+    ``(layer, neuron, k, t_left, t_right)``."""
     events, matched = [], []
     for l, ((tl, ul), (tr, ur)) in enumerate(zip(left, right)):
         for n in np.union1d(ul, ur):
@@ -146,6 +145,46 @@ def classify(left, right, T, inputs=None, at_T_tol=1e-6, move_tol=None):
                                              float(b[j])))
                 else:
                     matched.append((l, int(n), int(i), float(a[i]), float(b[j])))
+    return events, matched
+
+
+def count_swaps(left, right, T):
+    """The number of pairs of matched network spikes whose order is strictly reversed from
+    ``left`` to ``right`` (an inversion count, ``O(n log n)``, for patterns far apart)."""
+    _, matched = _match_patterns(left, right, T, 0.0, None)
+    if not matched:
+        return 0
+    tl = np.array([m[3] for m in matched])
+    tr = np.array([m[4] for m in matched])
+    rank = np.unique(tr, return_inverse=True)[1] + 1
+    tree = np.zeros(rank.max() + 1, np.int64)  # Fenwick tree of the inserted right-ranks
+    order = np.lexsort((tr, tl))
+    total, inserted, k = 0, 0, 0
+    while k < order.size:
+        group = [order[k]]
+        while k + len(group) < order.size and tl[order[k + len(group)]] == tl[order[k]]:
+            group.append(order[k + len(group)])
+        for g in group:  # earlier (strictly smaller t_left) spikes now later on the right
+            r, below = rank[g], 0
+            while r > 0:
+                below += tree[r]
+                r -= r & -r
+            total += inserted - below
+        for g in group:
+            r = rank[g]
+            while r < tree.size:
+                tree[r] += 1
+                r += r & -r
+            inserted += 1
+        k += len(group)
+    return int(total)
+
+
+def classify(left, right, T, inputs=None, at_T_tol=1e-6, move_tol=None):
+    """``Changes`` from the pattern ``left`` to ``right`` (tuples of ``(times, units)`` per
+    spiking layer). ``inputs``: the sample's ``(times, units)``, for swaps of layer-0 spikes with
+    input spikes. ``move_tol``: see the module docstring (``None``: matched spikes never split)."""
+    events, matched = _match_patterns(left, right, T, at_T_tol, move_tol)
     swaps = []
     if matched:
         tl = np.array([m[3] for m in matched])
@@ -298,7 +337,7 @@ def analyse_line(line, alphas, abs_width=1e-12, at_T_tol=1e-6, move_tol=1e-6, ti
     T = line.sample.T
     inputs = (line.sample.input_times, line.sample.input_units)
     points = [line.point(a) for a in alphas]
-    swaps = np.array([len(classify(p.trains, q.trains, T).swaps)
+    swaps = np.array([count_swaps(p.trains, q.trains, T)
                       for p, q in zip(points[:-1], points[1:])])
     change_points = []
     for p, q in zip(points[:-1], points[1:]):

@@ -97,3 +97,19 @@ def test_windowed_reversal_search_matches_all_pairs(rng):
         got = {tuple(sorted(p)) for p in reversed_pairs(tl, tr)}
         assert got == brute
     assert brute, "no reversal in the last case: the comparison is vacuous"
+
+
+def test_swap_count_matches_the_listed_swaps(rng):
+    """The inversion count equals the number of swaps ``classify`` lists (spikes of one neuron
+    are matched in order on both sides, so the pairs are the same)."""
+    from snnexact.analysis.spike_changes import count_swaps
+    counts = []
+    for n in (0, 3, 30, 120):
+        units = rng.integers(0, 7, n)
+        tl = np.round(rng.uniform(0, 1, n), 2)  # ties on the left
+        tr = tl + rng.normal(0, 0.1, n)
+        ol, orr = np.argsort(tl, kind="stable"), np.argsort(tr, kind="stable")
+        left, right = ((tl[ol], units[ol]),), ((tr[orr], units[orr]),)
+        counts.append(count_swaps(left, right, T))
+        assert counts[-1] == len(classify(left, right, T).swaps)
+    assert counts[-1] > 0, "no swap: the comparison is vacuous"
