@@ -77,6 +77,21 @@ class CheckpointLandscape:
     record: dict
 
 
+def _finite_or_none(x):
+    """``x`` for JSON: nan becomes ``None`` (strict JSON has no NaN), recursively."""
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite_or_none(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite_or_none(v) for v in x]
+    return x
+
+
+def _dump(path, obj):
+    path.write_text(json.dumps(_finite_or_none(obj), indent=1, allow_nan=False))
+
+
 def sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -154,7 +169,7 @@ def run_one(path, opts, out):
                                 max_changes_per_interval=opts.max_changes)
         timings["line_seconds"] = time.perf_counter() - t0
         timings["line_evaluations"] = line.n_evaluations
-        (out / "line.json").write_text(json.dumps(_line_record(analysis), indent=1))
+        _dump(out / "line.json", _line_record(analysis))
     np.savez_compressed(out / "landscape.npz", **land.arrays(), **save_directions({"d1": d1,
                                                                                    "d2": d2}))
     record = {
@@ -169,7 +184,7 @@ def run_one(path, opts, out):
         "loss_at_center": float(land.loss[b.size // 2, a.size // 2]), "metrics": metrics,
         "line_summary": None if analysis is None else analysis.summary(), "timings": timings,
     }
-    (out / "landscape.json").write_text(json.dumps(record, indent=1))
+    _dump(out / "landscape.json", record)
     return CheckpointLandscape(land, metrics, analysis, record)
 
 
@@ -226,7 +241,8 @@ def landscape_report(checkpoints, options, out, log=print):
                                     if key in r.metrics)
             + f"; grid {t['grid_seconds']:.1f} s, refinement {t['refine_seconds']:.1f} s")
         if r.analysis is not None:
-            log(f"  line ({t['line_seconds']:.1f} s): " + json.dumps(r.record["line_summary"]))
+            log(f"  line ({t['line_seconds']:.1f} s): "
+                + json.dumps(_finite_or_none(r.record["line_summary"])))
     lands = {n: r.landscape for n, r in results.items()}
     if not options.line:
         plots.loss_maps(lands, out / "loss_maps.png")
@@ -247,7 +263,7 @@ def landscape_report(checkpoints, options, out, log=print):
                    "timings": r.record["timings"],
                    "checkpoint_sha256": r.record["checkpoint_sha256"]}
                for n, r in results.items()}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    _dump(out / "summary.json", summary)
     log(f"landscape results in {out}")
     return results
 
