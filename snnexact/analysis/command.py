@@ -26,7 +26,7 @@ from snnexact.analysis.spike_changes import analyse_line
 from snnexact.config import config_from_json, load_config
 from snnexact.data.splits import load_splits
 from snnexact.parallel import executor
-from snnexact.train import build_network, gather, loss_config
+from snnexact.train import CHECKPOINT, build_network, gather, loss_config
 
 BAR_KEYS = ("jump_density", "jump_variation_fraction", "candidate_fraction",
             "gradient_cosine_negative_fraction", "fd_mismatch_median")
@@ -100,11 +100,17 @@ def sha256(path):
     return h.hexdigest()
 
 
+def checkpoint_file(path):
+    """``path`` itself, or the ``checkpoint.npz`` in it if it is a run folder."""
+    path = Path(path)
+    return path / CHECKPOINT if path.is_dir() else path
+
+
 def problem_from_checkpoint(path, data=None, split="train", indices=None):
-    """``(Problem, cfg)`` for a trainer checkpoint: its network and parameters, and the samples
-    ``indices`` (default all) of ``split`` (``train``, ``validation`` or ``test``) of its data
-    (or of ``data``, an SHD-layout path, instead)."""
-    params, _, meta = checkpoint.load(path)
+    """``(Problem, cfg)`` for a trainer checkpoint (a ``checkpoint.npz`` or a run folder): its
+    network and parameters, and the samples ``indices`` (default all) of ``split`` (``train``,
+    ``validation`` or ``test``) of its data (or of ``data``, an SHD-layout path, instead)."""
+    params, _, meta = checkpoint.load(checkpoint_file(path))
     cfg = config_from_json(meta["config"])
     if data:
         cfg = load_config(None, **{**json.loads(meta["config"]), "dataset": "shd",
@@ -230,9 +236,7 @@ def landscape_report(checkpoints, options, out, log=print):
     out = Path(out)
     results = {}
     for k, path in enumerate(checkpoints):
-        path = Path(path)
-        if path.is_dir():
-            path = path / "checkpoint.npz"
+        path = checkpoint_file(path)
         model = json.loads(checkpoint.load(path)[2]["config"])["model"]
         name = model.upper() if model.upper() not in results else f"{model.upper()}{k}"
         r = results[name] = run_one(path, options, out / name.lower())
