@@ -179,7 +179,8 @@ def run_one(path, opts, out):
     np.savez_compressed(out / "landscape.npz", **land.arrays(), **save_directions({"d1": d1,
                                                                                    "d2": d2}))
     record = {
-        "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]), "snnexact": __version__, "checkpoint": str(path),
+        "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "snnexact": __version__, "checkpoint": str(path),
         "checkpoint_sha256": sha256(path), "model": cfg.model, "sizes": problem.network.sizes,
         "readout": cfg.readout, "T": problem.T, "data": cfg.data_path or cfg.dataset,
         "split": opts.split,
