@@ -188,7 +188,8 @@ def run_one(path, opts, out):
         "grid": opts.grid, "span": opts.span, "refine_levels": opts.refine,
         "max_refine": opts.max_refine, "line_points": opts.line_points,
         "max_changes": opts.max_changes, "n_jobs": opts.n_jobs, "backend": opts.backend,
-        "loss_at_center": float(land.loss[b.size // 2, a.size // 2]), "metrics": metrics,
+        "loss_at_center": float(land.loss[b.size // 2, a.size // 2]),
+        "budget_hit_fraction": float(land.budget_hits.mean()), "metrics": metrics,
         "line_summary": None if analysis is None else analysis.summary(), "timings": timings,
     }
     _dump(out / "landscape.json", record)

@@ -15,7 +15,7 @@ the trainer's executor (``snnexact.parallel``) and every number depends only on 
 the result is bitwise identical for any number of workers and backend. Gradients are never
 kept for the whole grid: only two rows at a time.
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,15 +45,28 @@ class Problem:
                         self.max_spikes, want_grad)
 
 
+@dataclass(frozen=True)
+class PointValue:
+    """Mean loss, accuracy, fraction of samples that hit the spike budget, and the mean
+    gradient (a ``Params``, or ``None``) at one point."""
+
+    loss: float
+    acc: float
+    budget_hits: float
+    grad: Params = None
+
+
 def mean_loss_and_grad(problem, params, want_grad=True):
-    """``(mean loss, accuracy, mean gradient as a Params or None)`` over ``problem.samples``."""
+    """The ``PointValue`` of ``params`` over ``problem.samples`` (summed in sample order)."""
     total, gW, gR, records = run_chunk((problem.job(params, want_grad), problem.samples))
     n = len(problem.samples)
     acc = sum(r.prediction == r.label for r in records) / n
+    budget = sum(r.status != 0 for r in records) / n
     if not want_grad:
-        return total / n, acc, None
-    return total / n, acc, Params(tuple(w / n for w in gW),
-                                  tuple(None if r is None else r / n for r in gR))
+        return PointValue(total / n, acc, budget)
+    return PointValue(total / n, acc, budget,
+                      Params(tuple(w / n for w in gW), tuple(None if r is None else r / n
+                                                             for r in gR)))
 
 
 def make_directions(problem, plane, seed, line=False):
@@ -68,7 +81,7 @@ def make_directions(problem, plane, seed, line=False):
     if plane == "random":
         d1 = random_direction(p, rng)
     else:
-        _, _, g = mean_loss_and_grad(problem, p)
+        g = mean_loss_and_grad(problem, p).grad
         R = []
         for r in g.R:
             if r is not None:
@@ -82,12 +95,14 @@ def make_directions(problem, plane, seed, line=False):
 @dataclass(frozen=True)
 class Landscape:
     """A landscape on the grid ``a`` x ``b`` (see the module docstring); arrays are ``(n_b, n_a)``
-    except ``cos_a`` and ``cos_b``."""
+    except ``cos_a`` and ``cos_b``. ``budget_hits``: the fraction of samples whose simulation
+    hit the spike budget (their loss is that of a truncated simulation)."""
 
     a: np.ndarray
     b: np.ndarray
     loss: np.ndarray
     acc: np.ndarray
+    budget_hits: np.ndarray
     grad_norm: np.ndarray
     dd_a: np.ndarray
     dd_b: np.ndarray
@@ -117,15 +132,13 @@ def _cos(x, y):
 
 
 def _row_task(args):
-    """One grid row: mean loss, accuracy and flattened mean gradient at every ``a``."""
+    """One grid row: ``(loss, acc, budget_hits, G)`` at every ``a``, ``G`` the flattened mean
+    gradients (one row per point)."""
     problem, d1, d2, a, b = args
-    loss, acc, grads = [], [], []
-    for ai in a:
-        value, ac, g = mean_loss_and_grad(problem, combine(problem.params, [(ai, d1), (b, d2)]))
-        loss.append(value)
-        acc.append(ac)
-        grads.append(flatten(g))
-    return np.array(loss), np.array(acc), np.stack(grads)
+    values = [mean_loss_and_grad(problem, combine(problem.params, [(ai, d1), (b, d2)]))
+              for ai in a]
+    return (np.array([v.loss for v in values]), np.array([v.acc for v in values]),
+            np.array([v.budget_hits for v in values]), np.stack([flatten(v.grad) for v in values]))
 
 
 def evaluate_grid(problem, d1, d2, a, b, run, rows_per_call=4, progress=None):
@@ -139,14 +152,14 @@ def evaluate_grid(problem, d1, d2, a, b, run, rows_per_call=4, progress=None):
     v1 = flatten(d1)
     v2 = None if d2 is None else flatten(d2)
     shape = (b.size, a.size)
-    out = {k: np.zeros(shape) for k in ("loss", "acc", "grad_norm", "dd_a", "dd_b")}
+    out = {k: np.zeros(shape) for k in ("loss", "acc", "budget_hits", "grad_norm", "dd_a", "dd_b")}
     cos_a, cos_b = np.zeros((b.size, a.size - 1)), np.zeros((max(b.size - 1, 0), a.size))
     previous = None
     for start in range(0, b.size, rows_per_call):
         rows = range(start, min(start + rows_per_call, b.size))
         results = run(_row_task, [(problem, d1, d2, a, float(b[j])) for j in rows])
-        for j, (loss, acc, G) in zip(rows, results):
-            out["loss"][j], out["acc"][j] = loss, acc
+        for j, (loss, acc, budget, G) in zip(rows, results):
+            out["loss"][j], out["acc"][j], out["budget_hits"][j] = loss, acc, budget
             out["grad_norm"][j] = np.linalg.norm(G, axis=1)
             out["dd_a"][j] = G @ v1
             out["dd_b"][j] = 0.0 if v2 is None else G @ v2
@@ -165,7 +178,7 @@ def _bisect_task(args):
 
     def loss_at(t):
         p = combine(problem.params, [(a0 + t * (a1 - a0), d1), (b0 + t * (b1 - b0), d2)])
-        return mean_loss_and_grad(problem, p, want_grad=False)[0]
+        return mean_loss_and_grad(problem, p, want_grad=False).loss
     return bisect_pair(loss_at, L0, L1, levels)
 
 
