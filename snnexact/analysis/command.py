@@ -254,6 +254,7 @@ def landscape_report(checkpoints, options, out, log=print):
         plots.loss_maps(lands, out / "loss_maps.png")
         plots.loss_maps(lands, out / "loss_maps_log.png", log=True)
         plots.gradient_maps(lands, out / "gradient_maps.png")
+        plots.mismatch_maps(lands, out / "mismatch_maps.png")
     plots.metric_bars({n: r.metrics for n, r in results.items()}, BAR_KEYS, out / "metrics.png")
     analyses = {n: r.analysis for n, r in results.items() if r.analysis is not None}
     if analyses:

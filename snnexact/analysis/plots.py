@@ -3,6 +3,7 @@ gradient-norm maps side by side on one colour scale, loss curves with the classi
 spike rasters across a change, and a bar chart of the fragmentation metrics."""
 import numpy as np
 
+from snnexact.analysis.fragmentation import fd_mismatch, grid_pairs
 from snnexact.plotting import pyplot
 
 COLORS = {"appear": "tab:green", "disappear": "tab:red", "move": "tab:orange"}
@@ -44,6 +45,19 @@ def gradient_maps(landscapes, path):
     """Maps of the exact gradient norm ``|g|`` (log colour scale)."""
     _maps([(L.a, L.b, L.grad_norm) for L in landscapes.values()], list(landscapes), path,
           "|exact gradient| (log scale)", True, cmap="magma")
+
+
+def mismatch_maps(landscapes, path):
+    """Maps of the relative mismatch between the finite difference along ``a`` and the exact
+    directional derivative (``fragmentation.fd_mismatch``), at the midpoints of the pairs:
+    near 0 where the loss is smooth, near 1 across a jump."""
+    fields = []
+    for L in landscapes.values():
+        pairs = grid_pairs(L.loss.shape, L.steps)
+        m = fd_mismatch(L.loss, pairs, (L.dd_a, L.dd_b))[pairs.axis == 0]
+        fields.append((0.5 * (L.a[1:] + L.a[:-1]), L.b, m.reshape(L.b.size, L.a.size - 1)))
+    _maps(fields, list(landscapes), path, "FD vs exact derivative along a (relative mismatch)",
+          False, cmap="cividis")
 
 
 def line_events(analyses, path):

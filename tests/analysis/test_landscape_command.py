@@ -71,7 +71,8 @@ def test_landscape_command_writes_npz_and_json_and_reads_directions_back(ckpt, t
     out = tmp_path / "out"
     assert main(["landscape", str(lif), str(ckpt), "--grid", "3", "--samples", "2", "--refine",
                  "2", "--span", "0.3", "--no-progress", "--out", str(out)]) == 0
-    for name in ("loss_maps.png", "loss_maps_log.png", "gradient_maps.png", "metrics.png"):
+    for name in ("loss_maps.png", "loss_maps_log.png", "gradient_maps.png", "mismatch_maps.png",
+                 "metrics.png"):
         assert (out / name).stat().st_size > 0
     record = json.loads((out / "qif" / "landscape.json").read_text())
     assert record["checkpoint_sha256"] == sha256(ckpt) and record["samples"] == [0, 1]
