@@ -133,15 +133,19 @@ def _simulate_layer(model, tau, w, r, events, T, theta, v_init, i_init, rtol, at
             if not cand:
                 t, y = t_stop, sol.y[:, -1].copy()
             else:
-                # the earliest crossing; any neuron above threshold there crossed earlier or now
+                # the earliest crossing; any neuron above threshold there (or within the tie
+                # tolerance after it: an identical neuron may sit one rounding below threshold
+                # at the other's crossing time) crossed earlier or now
                 t_hit = min(cand.values())
                 while True:
                     y_hit = dense(t_hit)
-                    above = [j for j in range(n) if y_hit[j] >= z_thr and j not in cand]
+                    t_probe = t_hit + 4 * _EPS * max(1.0, abs(t_hit))
+                    y_probe = dense(t_probe)
+                    above = [j for j in range(n) if y_probe[j] >= z_thr and j not in cand]
                     if not above:
                         break
                     for j in above:
-                        cand[j] = _crossing_time(dense, j, z_thr, t, t_hit)
+                        cand[j] = min(t_probe, _crossing_time(dense, j, z_thr, t, t_probe))
                     t_hit = min(cand.values())
                 if t_hit >= T:
                     t, y = T, y_hit
