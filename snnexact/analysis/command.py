@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from snnexact import __version__, checkpoint
+from snnexact._checks import check_fields
 from snnexact.analysis import plots
 from snnexact.analysis.directions import load_directions, save_directions
 from snnexact.analysis.landscape import (PLANES, Problem, evaluate_grid, landscape_metrics,
@@ -61,9 +62,7 @@ class LandscapeOptions:
                   ("n_jobs", self.n_jobs >= 1, ">= 1"),
                   ("split", self.split in ("train", "validation", "test"),
                    "train, validation or test")]
-        for name, ok, want in checks:
-            if not ok:
-                raise ValueError(f"landscape: {name} must be {want}, got {getattr(self, name)!r}")
+        check_fields("landscape", self, checks)
 
 
 @dataclass(frozen=True)
