@@ -1,5 +1,5 @@
 """Loss, accuracy and gradient landscapes on lines and planes around trained parameters
-(docs/landscapes.md, docs/theory.md section 6).
+(docs/landscapes.md).
 
 On the grid ``a_i, b_j`` (``i < n_a``, ``j < n_b``; a line has ``n_b = 1``, ``b = 0``) the
 landscape holds, over a fixed list of samples ``s = 1..K``::

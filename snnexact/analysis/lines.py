@@ -1,6 +1,6 @@
 """Loss and spike pattern of one sample along a line ``a -> p + a d`` in parameter space, and
 bisection of grid intervals down to the parameter value where something changes
-(docs/landscapes.md, docs/theory.md section 6).
+(docs/landscapes.md, docs/validation.md).
 
 * **Jumps that survive refinement** (``find_jumps``). A grid interval whose ``|dL|`` stands out
   from its neighbours is bisected, keeping the half with the larger ``|dL|``, until its width is
