@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snnexact import checkpoint
 from snnexact.config import config_from_json, load_config
-from snnexact.analysis.command import LandscapeOptions, landscape_report
+from snnexact.analysis.command import BAR_KEYS, LandscapeOptions, landscape_report
 from snnexact.compare import MODELS, compare
 from snnexact.data.splits import load_splits
 from snnexact.parallel import executor
@@ -89,7 +89,14 @@ def cmd_compare(args):
         runs = [out / model / f"seed{seeds[0]}" / CHECKPOINT for model in MODELS]
         opts = LandscapeOptions(n_jobs=cfg.n_jobs, backend="threads" if cfg.backend == "threads"
                                 else "loky", progress=not args.no_progress)
-        landscape_report(runs, opts, out / "landscape")
+        results = landscape_report(runs, opts, out / "landscape")
+        lines = ["", f"landscapes around seed {seeds[0]} (docs/landscapes.md; figures in "
+                     f"{out / 'landscape'}):"]
+        lines += [f"  {name}: " + ", ".join(f"{key} {r.metrics[key]:.3g}" for key in BAR_KEYS
+                                           if key in r.metrics)
+                  for name, r in results.items()]
+        with open(out / "summary.txt", "a") as fh:
+            fh.write("\n".join(lines) + "\n")
 
 
 def register(sub):

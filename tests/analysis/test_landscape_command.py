@@ -122,9 +122,14 @@ def test_fsdd_shd_checkpoint_landscape(shared_data, tmp_path):
 
 def test_compare_with_landscape_runs_it_on_the_first_seeds_checkpoints(tmp_path, monkeypatch):
     import snnexact.commands
+    from types import SimpleNamespace
     calls = []
-    monkeypatch.setattr(snnexact.commands, "landscape_report",
-                        lambda runs, opts, out: calls.append((runs, opts, out)))
+
+    def fake_report(runs, opts, out):
+        calls.append((runs, opts, out))
+        return {"LIF": SimpleNamespace(metrics={"jump_density": 0.5}),
+                "QIF": SimpleNamespace(metrics={"jump_density": 0.0})}
+    monkeypatch.setattr(snnexact.commands, "landscape_report", fake_report)
     out = tmp_path / "cmp"
     assert main(["compare", "--epochs", "1", "--max-samples", "20", "--hidden", "3", "--n-jobs",
                  "1", "--seeds", "4", "5", "--no-progress", "--landscape", "--out",
@@ -133,3 +138,5 @@ def test_compare_with_landscape_runs_it_on_the_first_seeds_checkpoints(tmp_path,
     assert runs == [out / m / "seed4" / "checkpoint.npz" for m in ("lif", "qif")]
     assert all(r.exists() for r in runs) and where == out / "landscape"
     assert opts.n_jobs == 1 and not opts.progress
+    summary = (out / "summary.txt").read_text()
+    assert "LIF: jump_density 0.5" in summary and "QIF: jump_density 0" in summary
