@@ -6,7 +6,7 @@ Per checkpoint (a folder ``OUT/<model>``): ``landscape.npz`` (the grid arrays an
 sha256, seeds, samples, metrics, timings); with ``--sample`` also ``line.json`` (the classified
 changes). With several checkpoints, ``OUT`` gets the side-by-side figures and ``summary.json``.
 """
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 import hashlib
 import json
 from pathlib import Path
@@ -196,9 +196,8 @@ def run_one(path, opts, out):
 
 
 def _loss_kwargs(problem):
-    c = problem.loss_cfg
-    return {"readout": c.readout, "tau_r": c.tau_r, "gamma": c.gamma, "alpha": c.alpha,
-            "pseudo": c.pseudo, "max_spikes": problem.max_spikes}
+    """``snnexact.evaluate`` keywords for the problem's loss (every ``LossConfig`` field)."""
+    return {**asdict(problem.loss_cfg), "max_spikes": problem.max_spikes}
 
 
 def _line_record(analysis):
