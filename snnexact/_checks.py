@@ -19,3 +19,11 @@ def real_array(name, a, ndim=None, shape=None):
         idx = ", ".join(str(int(b)) for b in bad)
         raise ValueError(f"{name}[{idx}] is {a[tuple(bad)]}: values must be finite")
     return a
+
+
+def check_fields(prefix, obj, checks):
+    """Raise ``ValueError("{prefix}: {name} must be {want}, got {value!r}")`` for the first
+    ``(name, ok, want)`` of ``checks`` whose ``ok`` is false (``value``: ``obj.name``)."""
+    for name, ok, want in checks:
+        if not ok:
+            raise ValueError(f"{prefix}: {name} must be {want}, got {getattr(obj, name)!r}")

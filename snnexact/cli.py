@@ -1,5 +1,5 @@
 """Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``search``,
-``protocol``, ``data info``, ``demo``."""
+``protocol``, ``landscape``, ``data info``, ``demo``."""
 import argparse
 import sys
 
@@ -15,6 +15,8 @@ def build_parser():
     register_commands(sub)
     from snnexact.protocol_commands import register as register_protocol
     register_protocol(sub)
+    from snnexact.analysis.command import register as register_landscape
+    register_landscape(sub)
     return parser
 
 

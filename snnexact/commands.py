@@ -1,14 +1,16 @@
-"""Subcommands ``snnexact train``, ``snnexact evaluate`` and ``snnexact compare``."""
+"""Subcommands ``snnexact train``, ``snnexact evaluate`` and ``snnexact compare`` (with
+``--landscape``, followed by ``snnexact landscape`` on its checkpoints)."""
 
 import json
 from pathlib import Path
 
 from snnexact import checkpoint
 from snnexact.config import config_from_json, load_config
-from snnexact.compare import compare
+from snnexact.analysis.command import BAR_KEYS, LandscapeOptions, landscape_report
+from snnexact.compare import MODELS, compare
 from snnexact.data.splits import load_splits
 from snnexact.parallel import executor
-from snnexact.train import build_network, evaluate_split, train
+from snnexact.train import CHECKPOINT, build_network, evaluate_split, train
 
 # flags shared by train and compare: name -> (type, help)
 _FLAGS = {
@@ -82,6 +84,19 @@ def cmd_compare(args):
     cfg = _config(args, **COMPARE_DEFAULTS)
     seeds = args.seeds if args.seeds else [0]
     compare(cfg, seeds, args.out, resume=args.resume, progress=not args.no_progress)
+    if args.landscape:
+        out = Path(args.out)
+        runs = [out / model / f"seed{seeds[0]}" / CHECKPOINT for model in MODELS]
+        opts = LandscapeOptions(n_jobs=cfg.n_jobs, backend="threads" if cfg.backend == "threads"
+                                else "loky", progress=not args.no_progress)
+        results = landscape_report(runs, opts, out / "landscape")
+        lines = ["", f"landscapes around seed {seeds[0]} (docs/landscapes.md; figures in "
+                     f"{out / 'landscape'}):"]
+        lines += [f"  {name}: " + ", ".join(f"{key} {r.metrics[key]:.3g}" for key in BAR_KEYS
+                                           if key in r.metrics)
+                  for name, r in results.items()]
+        with open(out / "summary.txt", "a") as fh:
+            fh.write("\n".join(lines) + "\n")
 
 
 def register(sub):
@@ -103,6 +118,9 @@ def register(sub):
     p.add_argument("--out", default="runs/compare", help="output folder")
     p.add_argument("--resume", action="store_true", help="continue interrupted runs")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--landscape", action="store_true",
+                   help="also landscapes around the first seed's LIF and QIF checkpoints "
+                        "(snnexact landscape defaults; OUT/landscape, docs/landscapes.md)")
     p.set_defaults(func=cmd_compare)
 
 

@@ -3,6 +3,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import json
 import tomllib
 
+from snnexact._checks import check_fields
 from snnexact.gradients import READOUTS
 from snnexact.optim import OPTIMISERS, SCHEDULES
 
@@ -95,9 +96,7 @@ class TrainConfig:
             ("n_bins", self.n_bins is None or self.n_bins >= 1, ">= 1 or unset"),
             ("window", 0 <= self.window < float("inf"), "finite and >= 0"),
         ]
-        for name, ok, want in checks:
-            if not ok:
-                raise ValueError(f"config: {name} must be {want}, got {getattr(self, name)!r}")
+        check_fields("config", self, checks)
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         if self.backend == "dask" and not self.scheduler:
             raise ValueError("config: backend 'dask' needs scheduler (e.g. tcp://127.0.0.1:8786)")

@@ -53,6 +53,16 @@ class Params:
             return tuple(None if a is None else fn(a) for a in getattr(self, group))
         return Params(*(each(g) for g in self.GROUPS))
 
+    def zip_map(self, fn, *others):
+        """``Params`` of ``fn(a, b, ...)`` over the aligned arrays of ``self`` and ``others``
+        (same structure; absent arrays stay ``None``)."""
+        def each(group):
+            if getattr(self, group) is None:
+                return None
+            return tuple(None if arrs[0] is None else fn(*arrs)
+                         for arrs in zip(self.arrays(group), *(o.arrays(group) for o in others)))
+        return Params(*(each(g) for g in self.GROUPS))
+
     def copy(self):
         return self.map(np.copy)
 

@@ -2,7 +2,8 @@
 import numpy as np
 
 
-def _plt():
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (figures go to files)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -11,7 +12,7 @@ def _plt():
 
 def training_curves(histories, path, title=""):
     """``histories``: {model: [history per seed]}; validation accuracy and training loss."""
-    plt = _plt()
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     colors = {"lif": "tab:blue", "qif": "tab:red"}
     for model, runs in histories.items():
@@ -31,7 +32,7 @@ def training_curves(histories, path, title=""):
 def sample_figure(panels, T, path):
     """``panels``: {model: (input (t, u), [layer (t, u)...], trace_t, traces, trace_labels)};
     one column per model: input raster, hidden/output rasters, voltage traces."""
-    plt = _plt()
+    plt = pyplot()
     models = list(panels)
     n_rows = max(2 + len(p[1]) for p in panels.values())
     fig, axes = plt.subplots(n_rows, len(models), figsize=(5 * len(models), 1.8 * n_rows),
@@ -55,7 +56,7 @@ def sample_figure(panels, T, path):
 
 def search_curves(curves, path, title=""):
     """``curves``: {model: (trial numbers, best validation accuracy so far)}."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     colors = {"lif": "tab:blue", "qif": "tab:red"}
     for model, (x, y) in curves.items():

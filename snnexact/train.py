@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,8 +46,8 @@ def loss_config(cfg):
 
 
 @dataclass(frozen=True)
-class _Job:
-    """What a worker needs for one chunk (picklable, small apart from the parameters)."""
+class ChunkJob:
+    """What a worker needs for one chunk of samples (picklable, small apart from the weights)."""
 
     network: Network
     params: Params
@@ -56,9 +57,21 @@ class _Job:
     want_grad: bool
 
 
-def _run_chunk(args):
-    """Sum of losses and gradients (a ``Params``) over one chunk, in sample order, plus
-    per-sample records."""
+class SampleRecord(NamedTuple):
+    """What ``run_chunk`` reports per sample (``hidden_counts``: spikes per hidden neuron)."""
+
+    loss: float
+    prediction: int
+    prediction_no_pseudo: int
+    label: int
+    status: int
+    hidden_counts: list
+
+
+def run_chunk(args):
+    """``(loss sum, grads, records)`` of one ``(ChunkJob, samples)`` pair: losses and gradients
+    (a ``Params``, ``None`` without ``want_grad``) summed in sample order, and one
+    ``SampleRecord`` per sample; ``samples`` is a list of ``(times, units, label)``."""
     job, samples = args
     p, net = job.params, job.network
     W, R = list(p.W), list(p.R)
@@ -78,8 +91,8 @@ def _run_chunk(args):
         hidden = layers[:len(net.sizes) - 2]
         counts = [np.bincount(L.units, minlength=net.sizes[l + 1])
                   for l, L in enumerate(hidden)]
-        records.append((value, ev.prediction, ev.prediction_no_pseudo, label,
-                        ev.simulation.status, counts))
+        records.append(SampleRecord(value, ev.prediction, ev.prediction_no_pseudo, label,
+                                    ev.simulation.status, counts))
     return total, total_grad, records
 
 
@@ -94,11 +107,14 @@ def _accumulate(total, grads, ev):
             t += ev.initial_state_grads[l][0]
 
 
-def _chunks(items, size):
+def chunks(items, size):
+    """``items`` cut into consecutive lists of ``size`` (the last one may be shorter)."""
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def _gather(split, idx, aug, cfg, epoch):
+def gather(split, idx, aug, cfg, epoch):
+    """``[(times, units, label)]`` of the samples ``idx`` of ``split``, augmented with ``aug``
+    (if not ``None``) from the generator keyed by ``(cfg.seed, 3, epoch, sample)``."""
     out = []
     for i in idx:
         t, u = split.times[i], split.units[i]
@@ -110,9 +126,9 @@ def _gather(split, idx, aug, cfg, epoch):
 
 def evaluate_split(run, network, params, split, cfg):
     """Loss, accuracies (with/without pseudospikes), hidden activity of ``params`` on ``split``."""
-    job = _Job(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, False)
-    samples = _gather(split, range(len(split)), None, cfg, 0)
-    results = run(_run_chunk, [(job, c) for c in _chunks(samples, cfg.chunk_size)])
+    job = ChunkJob(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, False)
+    samples = gather(split, range(len(split)), None, cfg, 0)
+    results = run(run_chunk, [(job, c) for c in chunks(samples, cfg.chunk_size)])
     return summarise([r for res in results for r in res[2]], network)
 
 
@@ -176,9 +192,9 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
             norms = list(epoch_norms) if epoch == start_epoch else []
             for b in range(start_batch if epoch == start_epoch else 0, n_batches):
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                job = _Job(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, True)
-                chunks = _chunks(_gather(train_set, idx, aug, cfg, epoch), cfg.chunk_size)
-                results = run(_run_chunk, [(job, c) for c in chunks])
+                job = ChunkJob(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, True)
+                parts = chunks(gather(train_set, idx, aug, cfg, epoch), cfg.chunk_size)
+                results = run(run_chunk, [(job, c) for c in parts])
                 grads = _reduce(results, len(idx))
                 norms.append({k: float(np.linalg.norm(g)) for k, g in grads.named().items()})
                 optim.clip_by_global_norm(grads, cfg.clip_norm)

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 import snnexact
-from validation.continuity import (demo_case, find_jumps, line_scan, locate_count_changes,
-                                   random_direction)
+from snnexact.analysis.directions import random_direction
+from snnexact.analysis.lines import find_jumps, line_scan, locate_count_changes
+from validation.continuity import demo_case
 
 from tolerances import (AT_T_GAP, CONTINUOUS_SHRINK, GRAZING_COND_EPS, GRAZING_RTOL,
                         GRAZING_V_ATOL, JUMP_KEEP_FRACTION, MID_TRIAL_MARGIN, REFINE_REL_WIDTH,

@@ -1,0 +1,2 @@
+"""Landscapes around trained parameters, fragmentation metrics and single-sample spike-change
+analysis (docs/landscapes.md)."""
