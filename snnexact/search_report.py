@@ -25,8 +25,8 @@ def write_report(storage, name, out_dir, models=MODELS, top=5):
             entry["best_trial"] = study.best_trial.number
             (out_dir / f"best_{model}.toml").write_text(best_config(study).to_toml())
         if entry["complete"] >= 4:
-            imp = optuna.importance.get_param_importances(
-                study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0))
+            imp = optuna.importance.get_param_importances(  # PED-ANOVA: needs no scikit-learn
+                study, evaluator=optuna.importance.PedAnovaImportanceEvaluator())
             entry["importances"] = {k: float(v) for k, v in imp.items()}
         curves[model] = best_so_far(study)
         report[model] = entry
@@ -49,7 +49,7 @@ def _markdown(report):
         for r in e["top"]:
             lines.append("| " + " | ".join(_fmt(r.get(k)) for k in keys) + " |")
         if "importances" in e:
-            lines.append("\nparameter importances (fANOVA): " + ", ".join(
+            lines.append("\nparameter importances (PED-ANOVA): " + ", ".join(
                 f"{k} {v:.2f}" for k, v in e["importances"].items()))
         lines.append("")
     return "\n".join(lines) + "\n"

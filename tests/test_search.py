@@ -62,3 +62,23 @@ def test_search_space_is_validated():
         SearchSpace(log10_lr=(-3.0,))
     with pytest.raises(ValueError, match="readouts"):
         SearchSpace(readout=("first_spike", "softmax"))
+
+
+def test_report_computes_parameter_importances(tmp_path):
+    """With enough complete trials the report ranks the parameters (PED-ANOVA, no scikit-learn)."""
+    import optuna
+    dist = {"log10_lr": optuna.distributions.FloatDistribution(-3.0, -1.0),
+            "depth": optuna.distributions.CategoricalDistribution([1, 2])}
+    cfg = TrainConfig(**BASE).to_toml()
+    for model in ("lif", "qif"):
+        study = open_study(tmp_path / "s.db", "protocol", model)
+        for k in range(12):
+            lr = -3.0 + 2.0 * k / 11
+            study.add_trial(optuna.trial.create_trial(
+                params={"log10_lr": lr, "depth": 1 + k % 2}, distributions=dist,
+                value=0.5 + 0.2 * lr, user_attrs={"config": cfg}))
+    report = write_report(tmp_path / "s.db", "protocol", tmp_path / "r")
+    for model in ("lif", "qif"):
+        imp = report[model]["importances"]
+        assert set(imp) == {"log10_lr", "depth"} and imp["log10_lr"] > imp["depth"]
+    assert "parameter importances" in (tmp_path / "r" / "report.md").read_text()
