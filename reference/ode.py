@@ -137,7 +137,11 @@ def _simulate_layer(model, tau, w, r, events, T, theta, v_init, i_init, rtol, at
                 t_hit = min(cand.values())
                 while True:
                     y_hit = dense(t_hit)
-                    above = [j for j in range(n) if y_hit[j] >= z_thr and j not in cand]
+                    # a neuron at least as high as the one crossing at t_hit crossed too: brentq
+                    # may leave the crossing neuron a rounding below z_thr, and an identical twin
+                    # with it (a tie, fired in index order)
+                    level = min([z_thr] + [y_hit[k] for k, tc in cand.items() if tc == t_hit])
+                    above = [j for j in range(n) if y_hit[j] >= level and j not in cand]
                     if not above:
                         break
                     for j in above:
