@@ -8,7 +8,7 @@ import time
 from snnexact import checkpoint
 from dataclasses import fields
 
-from snnexact.config import TrainConfig, config_from_json, load_config
+from snnexact.config import TrainConfig, config_from_json, load_config, prefixed
 from snnexact.compare import compare
 from snnexact.data.splits import load_splits
 from snnexact.parallel import executor
@@ -68,7 +68,7 @@ def _config(args, **defaults):
     except (ValueError, TypeError) as exc:
         name = getattr(exc, "setting", None)
         if name in overrides and name in _FLAGS:   # name the flag the user typed
-            raise type(exc)(f"{_flag(name)}: {exc}") from None
+            raise prefixed(exc, _flag(name)) from None
         raise
 
 

@@ -126,8 +126,7 @@ def load_config(path=None, **overrides):
         if path is None or name is None or name in overrides:
             raise
         line = _toml_line(text, name)
-        where = f"config file {path}" + (f", line {line}" if line else "")
-        raise type(exc)(f"{where}: {exc}") from None
+        raise prefixed(exc, f"config file {path}" + (f", line {line}" if line else "")) from None
 
 
 def _toml_line(text, key):
@@ -155,6 +154,11 @@ class SettingTypeError(TypeError):
     def __init__(self, setting, message):
         super().__init__(message)
         self.setting = setting
+
+
+def prefixed(exc, where):
+    """The setting error ``exc`` with ``where`` (a file and line, or a flag) put in front."""
+    return type(exc)(exc.setting, f"{where}: {exc}")
 
 
 @dataclass(frozen=True)
