@@ -69,6 +69,8 @@ def flow_grad(V0, I0, dt, tau):
     c = I0
     C, S, D, k = css_scaled(-c * s * s)
     if V0 == -math.inf:
+        if s == 0.0:  # a zero-length interval right after a reset (tied spikes): V stays -inf
+            return -math.inf, c, 0.0, 0.0, 1.0
         y = s * S
         yp = C
         y_c = -s * s * s * D
@@ -106,7 +108,10 @@ def _one_vjp(V0, I0, lv, li, dt, tau, spiking):
     """Exact pull-back of one neuron's adjoint over an interval: ``(lamV0, lamI0, g_dt)``."""
     V, I, dV_dV0, dV_dI0, dI_dI0 = flow_grad(V0, I0, dt, tau)
     g = li * (-2.0 * I / tau)
-    if spiking:  # ends on the pole: its lamV is zero (reset) while F_V is infinite
+    if spiking or lv == 0.0:
+        # spiking: ends on the pole, its lamV is zero (reset) while F_V is infinite. lv = 0:
+        # nothing depends on V at the end; skipping the V terms avoids 0 * inf when the
+        # interval ends on this neuron's pole too (a spike tied with the spike that ends it)
         return 0.0, li * dI_dI0, g
     if lv != 0.0:
         g += ((lv * V) * V - lv * V + lv * I) / tau   # lv (V^2 - V + I), no overflow via V^2
