@@ -1,4 +1,4 @@
-"""Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``data info``, ``demo``."""
+"""Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``validate``, ``data info``, ``demo``."""
 import argparse
 import sys
 

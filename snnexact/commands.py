@@ -3,6 +3,7 @@
 import json
 import os
 from pathlib import Path
+import sys
 import time
 
 from snnexact import checkpoint
@@ -122,6 +123,8 @@ def cmd_evaluate(args):
 
 
 COMPARE_DEFAULTS = dict(epochs=12, n_jobs=2)
+# the checks of validation/report.py (listed here so that --help works without the source tree)
+VALIDATE_CHECKS = ("ode", "gradients", "mpmath", "continuity", "nan_free", "determinism", "speed")
 
 
 def cmd_compare(args):
@@ -150,6 +153,35 @@ def _settings_note(args):
             "--search-epochs 8 --epochs 30 --seeds 0 1 2")
 
 
+def source_tree():
+    """The repository folder that holds ``snnexact/`` next to ``reference/`` and
+    ``validation/`` (an editable install or a clone), put on ``sys.path`` so that both import;
+    ``ValueError`` if snnexact was installed without them (a wheel)."""
+    import snnexact
+    root = Path(snnexact.__file__).resolve().parents[1]
+    if not ((root / "reference" / "__init__.py").is_file()
+            and (root / "validation" / "report.py").is_file()):
+        raise ValueError(f"snnexact validate needs the source tree (reference/ and validation/ "
+                         f"next to snnexact/, not found in {root}): clone the repository and "
+                         f"install it with pip install -e .")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return root
+
+
+def cmd_validate(args):
+    source_tree()
+    from validation.report import run
+    level = "quick" if args.quick else "thorough" if args.thorough else "default"
+    out = check_output_dir(args.out)
+    print(f"snnexact validate ({level}): writing {out / 'report.md'} and {out / 'report.json'}")
+    checks = run(level, out, checks=args.checks)
+    failed = [c.name for c in checks if not c.passed]
+    print(f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+          + (f"; FAILED: {', '.join(failed)}" if failed else "") + f". Report: {out / 'report.md'}")
+    return 1 if failed else 0
+
+
 def register(sub):
     p = sub.add_parser("train", help="train one network (flags and/or a TOML config)")
     _add_flags(p)
@@ -171,6 +203,15 @@ def register(sub):
     p.add_argument("--resume", action="store_true", help="continue interrupted runs")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("validate", help="run the validation suite and write a report")
+    level = p.add_mutually_exclusive_group()
+    level.add_argument("--quick", action="store_true", help="fewer cases (about 2 minutes)")
+    level.add_argument("--thorough", action="store_true", help="many more cases (about an hour)")
+    p.add_argument("--out", default="runs/validate", help="output folder (default: %(default)s)")
+    p.add_argument("--checks", nargs="+", choices=VALIDATE_CHECKS, default=None,
+                   help="run only these checks (default: all)")
+    p.set_defaults(func=cmd_validate)
 
 
 
