@@ -30,7 +30,7 @@ from snnexact._sums import ordered_sum
 from snnexact.neurons import lif, lif_adjoint, qif_adjoint
 from snnexact.simulate import _apply_event, _flow_exact, _state_VI
 
-# A QIF neuron whose voltage exceeds this at the start of the interval that ends in its spike
+# A QIF neuron whose |voltage| exceeds this at the start of the interval that ends in its spike
 # fires within s ~ 1/V of the event before (a tie up to rounding); its spike-time gradient is
 # taken from the previous interval (backward_layer). Above 1/sqrt(eps) the chain through the
 # pole loses more than half the digits; the alternative ignores an O(1/V) shift.
@@ -111,7 +111,12 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
                 g_dt = qif_adjoint.interval_vjp(Vb[j], Ib[j], lamV, lamI, x,
                                                 -math.expm1(-dt / tau), dt, tau, m, flags, work)
             pended = False
-            if m >= 0 and e >= 1 and model != lif.MODEL_ID and Vb[j, m] > QIF_POLE_V:
+            # (|V| huge on either side of the pole, rounding may put the state just past it;
+            # V = -inf with dt = 0: exactly on it, y = 0 -- a neuron just reset cannot fire
+            # again after a zero-length interval)
+            if m >= 0 and e >= 1 and model != lif.MODEL_ID and (
+                    abs(Vb[j, m]) > QIF_POLE_V and Vb[j, m] != -math.inf
+                    or Vb[j, m] == -math.inf and dt == 0.0):
                 # m starts this interval next to its own pole (its spike is tied, up to
                 # rounding, with the event before): d(dt*)/dV ~ 1/V^2 underflows and the previous
                 # flow's dV/dV0 ~ V^2 overflows. Equivalently (and finitely) m's spike is the
