@@ -233,21 +233,29 @@ def _mp_first_spike(model, w_col, times, units, T, mp):
         if model == "lif":
             V = (V + I) * x - I * x * x
         else:
-            s = 1 - x
-            c = I
-            if c > 0:
-                a = mp.sqrt(c)
-                r = mp.tan(a * s) / a
-            elif c < 0:
-                a = mp.sqrt(-c)
-                r = mp.tanh(a * s) / a
-            else:
-                r = s
-            V = x * (V + c * r) / (1 - V * r)
+            # the branch formulas of THEORY.md 1.1 (not the Moebius form snnexact uses: with
+            # 50 digits their loss of precision as c -> 0 does not matter)
+            V = x * _mp_qif_u(V, I, 1 - x, mp)
         I = I * x * x
         t = te
         I += sum(w_col[u] for tt, u in zip(times, units) if tt == events[k])
     return mp.mpf(T)
+
+
+def _mp_qif_u(u0, c, s, mp):
+    if u0 == -mp.inf:
+        return -mp.sqrt(c) * mp.cot(mp.sqrt(c) * s) if c > 0 else (
+            -1 / s if c == 0 else -mp.sqrt(-c) * mp.coth(mp.sqrt(-c) * s))
+    if c > 0:
+        return mp.sqrt(c) * mp.tan(mp.atan(u0 / mp.sqrt(c)) + mp.sqrt(c) * s)
+    if c == 0:
+        return u0 / (1 - u0 * s)
+    a = mp.sqrt(-c)
+    if abs(u0) < a:
+        return a * mp.tanh(mp.atanh(u0 / a) - a * s)
+    if abs(u0) > a:
+        return a / mp.tanh(mp.atanh(a / u0) - a * s)
+    return u0
 
 
 def _mp_loss(model, W, times, units, label, T, gamma, mp):
