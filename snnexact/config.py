@@ -330,6 +330,9 @@ def validate(cfg):
     if cfg.backend == "dask" and not cfg.scheduler:
         raise SettingError("scheduler", "backend 'dask' needs scheduler "
                                         "(e.g. tcp://127.0.0.1:8786)")
+    if cfg.dataset == "yinyang" and cfg.pool != 1:
+        raise SettingError("pool", f"pool applies to SHD-layout data (--data) only; Yin-Yang "
+                                   f"has 5 inputs, got pool = {cfg.pool}")
     if cfg.dataset == "yinyang" and not cfg.t_late > cfg.t_early:
         raise SettingError("t_late", f"t_late must be > t_early = {cfg.t_early}, "
                                      f"got {cfg.t_late!r}")

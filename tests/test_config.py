@@ -187,6 +187,11 @@ def test_pool_that_leaves_one_channel_is_refused(tmp_path):
     load_splits(dataclasses.replace(cfg, pool=350))   # 2 channels: allowed
 
 
+def test_pool_with_yinyang_is_refused(capsys, tmp_path):
+    err = _error(capsys, ["train", "--pool", "100000", "--out", str(tmp_path / "o")])
+    assert "--pool: pool applies to SHD-layout data (--data) only" in err
+
+
 def test_train_file_inside_a_folder_named_train(tmp_path):
     """Only the file name is changed to find the test file, not the folder's."""
     folder = tmp_path / "my_training_data"
