@@ -2,6 +2,11 @@
 import numpy as np
 
 
+class UndefinedResultError(ArithmeticError):
+    """A loss or gradient that is genuinely undefined for these (valid) inputs; the message names
+    the cause. Every other valid input gives a finite loss and gradient."""
+
+
 def real_array(name, a, ndim=None, shape=None):
     """``a`` as a C-contiguous float64 array; ``TypeError`` if it is not real-valued,
     ``ValueError`` (naming ``name`` and the first bad index) for a wrong ``ndim``/``shape`` or a

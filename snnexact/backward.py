@@ -30,6 +30,12 @@ from snnexact._sums import ordered_sum
 from snnexact.neurons import lif, lif_adjoint, qif_adjoint
 from snnexact.simulate import _apply_event, _flow_exact, _state_VI
 
+# A QIF neuron whose |voltage| exceeds this at the start of the interval that ends in its spike
+# fires within s ~ 1/V of the event before (a tie up to rounding); its spike-time gradient is
+# taken from the previous interval (backward_layer). Above 1/sqrt(eps) the chain through the
+# pole loses more than half the digits; the alternative ignores an O(1/V) shift.
+QIF_POLE_V = 1e8
+
 
 @jit
 def _spike_time_grad(model, V0, I0, tau, theta):
@@ -76,6 +82,10 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
     flags = np.zeros(N, np.bool_)
     work = np.empty(N)
     G = 0.0  # dL/d(time of the event that ends the current interval), from later dependence
+    # QIF spikes tied with the spike before them (a zero-length interval): dL/d(their time),
+    # applied at the first interval of nonzero length (see below)
+    pend = np.zeros(N)
+    n_pend = 0
     last_seg = E // K
     for seg in range(last_seg, -1, -1):
         a = seg * K
@@ -100,7 +110,25 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
             else:
                 g_dt = qif_adjoint.interval_vjp(Vb[j], Ib[j], lamV, lamI, x,
                                                 -math.expm1(-dt / tau), dt, tau, m, flags, work)
-            if m >= 0:
+            pended = False
+            # (|V| huge on either side of the pole, rounding may put the state just past it;
+            # V = -inf with dt = 0: exactly on it, y = 0 -- a neuron just reset cannot fire
+            # again after a zero-length interval)
+            if m >= 0 and e >= 1 and model != lif.MODEL_ID and (
+                    abs(Vb[j, m]) > QIF_POLE_V and Vb[j, m] != -math.inf
+                    or Vb[j, m] == -math.inf and dt == 0.0):
+                # m starts this interval next to its own pole (its spike is tied, up to
+                # rounding, with the event before): d(dt*)/dV ~ 1/V^2 underflows and the previous
+                # flow's dV/dV0 ~ V^2 overflows. Equivalently (and finitely) m's spike is the
+                # blow-up at the end of the previous interval, so dL/d(its time) is applied
+                # there, with m's spike-time gradient from that interval's start state (the
+                # event between moves the spike by O(1/V)). This interval's length
+                # t_e - t_(e-1) still depends on t_(e-1) through g_dt.
+                pend[m] += g_dt + G
+                n_pend += 1
+                pended = True
+                G = -g_dt
+            elif m >= 0:
                 D = g_dt + G
                 _, dt_dV0, dt_dI0 = _spike_time_grad(model, Vb[j, m], Ib[j, m], tau, theta)
                 sensitivity[0] = max(sensitivity[0], abs(dt_dV0))
@@ -108,6 +136,16 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
                 lamI[m] += D * dt_dI0
             else:
                 G = -g_dt
+            if n_pend > 0 and not pended:
+                for n in range(N):
+                    if pend[n] != 0.0:
+                        _, dt_dV0, dt_dI0 = _spike_time_grad(model, Vb[j, n], Ib[j, n], tau,
+                                                             theta)
+                        lamV[n] += pend[n] * dt_dV0
+                        lamI[n] += pend[n] * dt_dI0
+                        G += pend[n]    # its time is t_(e-1) + dt*_n
+                        pend[n] = 0.0
+                n_pend = 0
             # ---- the event e-1 that starts the interval
             if e == 0:
                 break

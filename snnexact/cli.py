@@ -1,11 +1,13 @@
 """Command line: ``snnexact compare`` (the main job), ``train``, ``evaluate``, ``search``,
-``protocol``, ``landscape``, ``data info``, ``demo``."""
+``protocol``, ``landscape``, ``validate``, ``data info``, ``demo``."""
 import argparse
 import sys
 
 
 def build_parser():
+    from snnexact import __version__
     parser = argparse.ArgumentParser(prog="snnexact", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"snnexact {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     from snnexact.data.cli import register as register_data
     register_data(sub)

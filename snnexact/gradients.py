@@ -102,6 +102,11 @@ class LossConfig:
                              "('integral', 'max_voltage'), not 'first_spike'")
 
 
+def simulated_layers(network, readout):
+    """Number of simulated spiking layers: all, or all but a non-spiking readout layer."""
+    return network.n_layers if readout == "first_spike" else network.n_layers - 1
+
+
 def loss(network, params, input_times, input_units, label, T, readout="first_spike", **kwargs):
     """Loss of one sample (no gradient); ``kwargs`` as for ``value_and_grad``."""
     return evaluate(network, params, input_times, input_units, label, T, readout, **kwargs).loss
@@ -141,7 +146,8 @@ def _evaluate(network, params, input_times, input_units, label, T, readout, want
     if params.V0 is not None:
         if "initial_state" in sim_kw:
             raise ValueError("initial_state: params.V0 already sets the initial voltages")
-        sim_kw["initial_state"] = network.initial_state(params)
+        sim_kw["initial_state"] = network.initial_state(params, simulated_layers(network,
+                                                                                 cfg.readout))
     times, units = check_input(input_times, input_units, network.sizes[0], T)
     value, grads, ev = sample_value_and_grad(network, W, R, times, units, int(label), float(T),
                                              cfg, want_grad, **sim_kw)
@@ -158,7 +164,7 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     ``times``, int64 ``units``); returns ``(loss, grads or None, Evaluation)``."""
     n_out = network.sizes[-1]
     spiking_out = cfg.readout == "first_spike"
-    n_sim = network.n_layers if spiking_out else network.n_layers - 1
+    n_sim = simulated_layers(network, cfg.readout)
     res = simulate_layers(network, W, R, times, units, float(T), n_sim, **sim_kw)
     tau = network.neuron.tau_m
     mu = [np.zeros(L.n_spikes) for L in res.layers]

@@ -197,7 +197,8 @@ def first_spike_loss(t_first, label, tau_r, T, gamma):
 
     ``t_first``: (n_out,) first spike time of each output neuron, already replaced by a
     pseudospike time (or ``T``) by the caller for silent neurons.
-    ``loss = -log softmax(-t / tau_r)[label] + gamma (exp(t_label / T) - 1)``.
+    ``loss = -log softmax(-t / tau_r)[label] + gamma (exp(t_label / T) - 1)``; the last term
+    continues linearly beyond ``t_label = PENALTY_LINEAR_FROM T`` (``_time_penalty``).
     """
     t = _real_array("t_first", t_first, 1)
     if t.size == 0:
@@ -212,11 +213,26 @@ def first_spike_loss(t_first, label, tau_r, T, gamma):
     s = e.sum()
     p = e / s
     ce = zmax + math.log(s) - z[label]                  # -log softmax(z)[label]
-    reg = math.expm1(t[label] / T)
+    reg, dreg = _time_penalty(t[label] / T)
     loss = ce + gamma * reg
     grad = p / -tau_r                                     # d ce / dt = (p - onehot) * dz/dt
-    grad[label] += 1.0 / tau_r + gamma * math.exp(t[label] / T) / T
+    grad[label] += 1.0 / tau_r + gamma * dreg / T
     return FirstSpikeLoss(float(loss), grad, int(np.argmin(t)))
+
+
+PENALTY_LINEAR_FROM = 20.0  # t/T beyond which exp(t/T) - 1 is continued by its tangent line
+
+
+def _time_penalty(r):
+    """``exp(r) - 1`` and its derivative for ``r = t_label / T <= PENALTY_LINEAR_FROM``; beyond,
+    the tangent line at ``PENALTY_LINEAR_FROM`` (value and slope continuous), so that a label
+    pseudospike far after ``T`` (possible for very short trials, where ``t/T`` reaches
+    thousands) gives a large but finite loss and gradient instead of an overflow. Only
+    pseudospikes can lie there: ordinary spikes have ``t < T``."""
+    if r <= PENALTY_LINEAR_FROM:
+        return math.expm1(r), math.exp(r)
+    e = math.exp(PENALTY_LINEAR_FROM)
+    return math.expm1(PENALTY_LINEAR_FROM) + e * (r - PENALTY_LINEAR_FROM), e
 
 
 # ----------------------------------------------------------------------------- cross-entropy

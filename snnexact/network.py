@@ -168,13 +168,15 @@ class Network:
                     raise ValueError(f"V0[{l}] must lie in [{lo}, {hi}) (see project_v0)")
         return W, R
 
-    def initial_state(self, params):
-        """``simulate``'s ``initial_state`` from ``params.V0`` (rest where a layer has none;
-        ``I0 = 0``), or ``None`` if no initial voltages are trained."""
+    def initial_state(self, params, n_layers=None):
+        """``simulate``'s ``initial_state`` for the first ``n_layers`` layers (default: all)
+        from ``params.V0`` (rest where a layer has none; ``I0 = 0``), or ``None`` if no initial
+        voltages are trained."""
         if params.V0 is None:
             return None
+        n_layers = self.n_layers if n_layers is None else n_layers
         return [(np.zeros(self.sizes[l + 1]) if v is None else v, np.zeros(self.sizes[l + 1]))
-                for l, v in enumerate(params.V0)]
+                for l, v in enumerate(params.V0[:n_layers])]
 
     def with_initial_voltages(self, params, n_layers):
         """``params`` with trainable initial voltages (at rest, 0) for the first ``n_layers``

@@ -25,12 +25,19 @@ import numpy as np
 
 DEFAULT_ALPHA = 10.0
 MAX_WINDOW_SPIKES = 10_000_000  # pseudospikes of one readout window (memory bound, ~240 MB)
+# Floor added to sigma (THEORY.md section 4 leaves it out): softplus underflows to 0 for a drive
+# below about -745 alpha, which would make the pseudo-period tau pi / sqrt(sigma) infinite (and
+# its derivatives overflow well before). With the floor the first pseudospike lies at most
+# tau pi / sqrt(SIGMA_FLOOR) (about 3e5 tau) after T; for sigma of order 1 (drives above about
+# -10 alpha) it changes sigma by a relative 1e-10 or less, far below any tolerance of the tests.
+SIGMA_FLOOR = 1e-10
 
 
 def softplus(x, alpha):
-    """``alpha ln(1 + exp(x / alpha))``, computed without overflow, and its derivative."""
+    """``alpha ln(1 + exp(x / alpha)) + SIGMA_FLOOR``, computed without overflow or underflow
+    to 0, and its derivative (``sigmoid(x / alpha)``)."""
     z = np.asarray(x, dtype=np.float64) / alpha
-    value = alpha * (np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z))))
+    value = alpha * (np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))) + SIGMA_FLOOR
     slope = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid(z), overflow-free
     return value, slope
 

@@ -312,6 +312,9 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
         raise ValueError(f"on_budget must be 'warn', 'raise' or 'ignore', got {on_budget!r}")
     neuron = network.neuron
     model, tau, theta = neuron.model_id, float(neuron.tau_m), float(neuron.theta)
+    if initial_state is not None and len(initial_state) != n_layers:
+        raise ValueError(f"initial_state needs one (V0, I0) pair per simulated spiking layer "
+                         f"({n_layers}), got {len(initial_state)}")
     layers = []
     status, message = STATUS_OK, "ok"
     for l in range(n_layers):
@@ -362,8 +365,6 @@ def _budgets(network, max_spikes):
 def _initial(initial_state, l, n, neuron):
     if initial_state is None:
         return np.zeros(n), np.zeros(n)
-    if len(initial_state) != len(initial_state) or l >= len(initial_state):
-        raise ValueError("initial_state needs one (V0, I0) pair per spiking layer")
     V0, I0 = (np.asarray(a, dtype=np.float64) for a in initial_state[l])
     if V0.shape != (n,) or I0.shape != (n,):
         raise ValueError(f"initial_state[{l}] must hold two arrays of shape ({n},)")

@@ -9,18 +9,21 @@ randomness (initialisation, shuffling, augmentation) is drawn from generators ke
 from dataclasses import dataclass
 import json
 import math
+import os
 from pathlib import Path
 import time
 from typing import NamedTuple
+import warnings
 
 import numpy as np
 
 from snnexact import checkpoint, optim
 from snnexact.data.splits import augmentation, load_splits
-from snnexact.gradients import LossConfig, sample_value_and_grad
+from snnexact.gradients import LossConfig, sample_value_and_grad, simulated_layers
 from snnexact.network import Network, Params
 from snnexact.neurons import LIF, QIF
 from snnexact.parallel import executor
+from snnexact.simulate import SpikeBudgetWarning
 
 CHECKPOINT = "checkpoint.npz"
 METRICS = "metrics.jsonl"
@@ -34,15 +37,11 @@ def build_network(cfg, n_in, n_out):
     return Network(neuron, (n_in, *cfg.hidden, n_out), recurrent=cfg.recurrent)
 
 
-def simulated_layers(cfg, network):
-    """Number of simulated (spiking) layers: all, or all but a non-spiking readout."""
-    return network.n_layers if cfg.readout == "first_spike" else network.n_layers - 1
-
-
 def loss_config(cfg):
     return LossConfig(readout=cfg.readout, tau_r=cfg.tau_r, gamma=cfg.gamma, alpha=cfg.alpha,
                       pseudo=cfg.pseudo, window=cfg.window, silence_reg=cfg.silence_reg,
-                      rate_reg=cfg.rate_reg, rate_lower=cfg.rate_lower, rate_upper=cfg.rate_upper)
+                      rate_reg=cfg.rate_reg, rate_lower=cfg.rate_lower,
+                      rate_upper=math.inf if cfg.rate_upper is None else cfg.rate_upper)
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ def run_chunk(args):
     job, samples = args
     p, net = job.params, job.network
     W, R = list(p.W), list(p.R)
-    init = net.initial_state(p)
+    init = net.initial_state(p, simulated_layers(net, job.loss_cfg.readout))
     total_grad = p.map(np.zeros_like) if job.want_grad else None
     total = 0.0
     records = []
@@ -140,6 +139,7 @@ def summarise(records, network):
     acc = sum(r[1] == r[3] for r in records) / n
     acc_plain = sum(r[2] == r[3] for r in records) / n
     out = {"loss": loss, "acc": acc, "acc_no_pseudo": acc_plain,
+           "no_output_fraction": sum(r[1] == -1 for r in records) / n,
            "budget_hits": int(sum(r[4] != 0 for r in records))}
     n_hidden_layers = len(network.sizes) - 2
     if n_hidden_layers:
@@ -149,15 +149,64 @@ def summarise(records, network):
     return out
 
 
-def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None):
+def check_output_dir(path, what="--out"):
+    """Create the folder ``path`` (and parents) and check that files can be written there;
+    ``ValueError`` naming ``what`` and the reason otherwise. Called before any training."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise ValueError(f"{what} {path}: a file of that name exists; pass a folder") from None
+    except NotADirectoryError:
+        raise ValueError(f"{what} {path}: a part of the path is a file, not a folder") from None
+    except PermissionError:
+        raise ValueError(f"{what} {path}: no permission to write there") from None
+    except OSError as exc:
+        raise ValueError(f"{what} {path}: cannot write there ({exc.strerror})") from None
+    return path
+
+
+def warm_up(run, network, split, cfg, log=None):
+    """Compile (or load from Numba's cache) every kernel a training step uses, in every worker
+    (one one-sample task per worker, as far as the backend spreads them), before the clock of
+    the first epoch starts; returns the seconds it took (worker start-up included)."""
+    if len(split) == 0:
+        return 0.0
+    if log is not None:
+        log("compiling the simulation and gradient kernels (cached on disk after the first "
+            "run; this can take a minute)...")
+    t0 = time.perf_counter()
+    params = network.init_params(0)
+    job = ChunkJob(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, True)
+    run(run_chunk, [(job, gather(split, [0], None, cfg, 0))] * max(1, cfg.n_jobs))
+    seconds = time.perf_counter() - t0
+    if log is not None:
+        log(f"kernels ready in {seconds:.1f} s")
+    return seconds
+
+
+def train(cfg, out_dir, resume=False, progress=True, splits=None, log=None, on_checkpoint=None,
+          on_epoch=None):
     """Train per ``cfg``; writes ``config.toml``, ``metrics.jsonl`` and ``checkpoint.npz`` into
-    ``out_dir``. With ``resume`` it continues from the checkpoint there. ``on_epoch(entry)`` is
-    called with each epoch's metrics after its checkpoint is written (an exception it raises
-    stops training there). Returns ``(network, params, history)``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ``out_dir``. With ``resume`` it continues from the checkpoint there. Returns
+    ``(network, params, history)``.
+
+    ``log`` (e.g. ``print``) receives progress messages (kernel compilation); ``on_checkpoint``
+    is called as ``on_checkpoint(epoch, batch)`` right after each checkpoint is written (the
+    state it holds resumes at that epoch and batch); ``on_epoch(entry)`` with each epoch's
+    metrics after its checkpoint is written (an exception it raises stops training there). Each history entry holds ``train_seconds``
+    and ``epoch_seconds`` without the one-off kernel compilation, which is ``compile_seconds``
+    in the first entry of this process.
+    """
+    out_dir = check_output_dir(out_dir)
     ckpt_path = out_dir / CHECKPOINT
     train_set, val_set, test_set, n_in, n_out = splits if splits is not None else load_splits(cfg)
+    if len(train_set) == 0:
+        raise ValueError("the training split holds 0 samples (check data_path, max_samples and "
+                         "validation_fraction)")
     network = build_network(cfg, n_in, n_out)
     if resume and ckpt_path.exists():
         params, opt_state, meta = checkpoint.load(ckpt_path)
@@ -174,16 +223,22 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
                                                       for v in (cfg.w_mean, cfg.w_std, cfg.r_std,
                                                                 cfg.out_std)))
         if cfg.train_v0:
-            params = network.with_initial_voltages(params, simulated_layers(cfg, network))
+            params = network.with_initial_voltages(params, simulated_layers(network, cfg.readout))
         opt_state = optim.init_state(params)
         start_epoch, start_batch, history, epoch_acc, epoch_norms = 0, 0, [], [], []
     (out_dir / CONFIG).write_text(cfg.to_toml())
     _write_metrics(out_dir / METRICS, history)
     aug = augmentation(cfg, n_in)
     n_batches = math.ceil(len(train_set) / cfg.batch_size)
-    bar = _progress(progress, cfg.epochs * n_batches, start_epoch * n_batches + start_batch,
+    # the bar counts samples, training and evaluation alike, so that its ETA includes the
+    # per-epoch evaluation (kernels are compiled before it starts: see warm_up)
+    per_epoch = len(train_set) + len(val_set) + len(test_set)
+    bar = _progress(progress, cfg.epochs * per_epoch,
+                    start_epoch * per_epoch + min(start_batch * cfg.batch_size, len(train_set)),
                     f"{cfg.model.upper()} seed {cfg.seed}")
     with executor(cfg.backend, cfg.n_jobs, cfg.scheduler) as run:
+        compile_seconds = warm_up(run, network, train_set, cfg, log) \
+            if start_epoch < cfg.epochs else None
         for epoch in range(start_epoch, cfg.epochs):
             t0 = time.perf_counter()
             lr = optim.learning_rate(cfg.lr, cfg.lr_schedule, epoch, cfg.epochs, cfg.lr_step_every)
@@ -201,11 +256,13 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
                 optim.apply(cfg.optimiser, params, grads, opt_state, lr)
                 network.project_v0(params)
                 records += [r[:5] for res in results for r in res[2]]
-                bar.update(1)
+                bar.update(len(idx))
                 if cfg.checkpoint_every and (b + 1) % cfg.checkpoint_every == 0 and b + 1 < n_batches:
                     checkpoint.save(ckpt_path, params, opt_state, epoch, b + 1, cfg.to_json(),
                                     history, {"epoch_records": _jsonable(records),
                                               "grad_norms": norms})
+                    if on_checkpoint is not None:
+                        on_checkpoint(epoch, b + 1)
             entry = {"epoch": epoch + 1, "lr": lr, "train_seconds": time.perf_counter() - t0}
             entry.update({f"train_{k}": v for k, v in _train_summary(records).items()})
             # per parameter array: mean over the epoch's batches of the gradient norm
@@ -214,16 +271,34 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, on_epoch=None)
             for name, split in (("val", val_set), ("test", test_set)):
                 entry.update({f"{name}_{k}": v for k, v in
                               evaluate_split(run, network, params, split, cfg).items()})
+            bar.update(len(val_set) + len(test_set))
             entry["epoch_seconds"] = time.perf_counter() - t0
+            if compile_seconds is not None:
+                entry["compile_seconds"] = compile_seconds
+                compile_seconds = None
+            _warn_budget(entry, len(val_set) + len(test_set), cfg)
             history.append(entry)
             checkpoint.save(ckpt_path, params, opt_state, epoch + 1, 0, cfg.to_json(), history)
             _write_metrics(out_dir / METRICS, history)
+            if on_checkpoint is not None:
+                on_checkpoint(epoch + 1, 0)
             bar.set_postfix(val_acc=f"{entry.get('val_acc', float('nan')):.3f}")
             start_batch, epoch_acc, epoch_norms = 0, [], []
             if on_epoch is not None:
                 on_epoch(entry)
     bar.close()
     return network, params, history
+
+
+def _warn_budget(entry, n_samples, cfg):
+    """Warn when most evaluated samples hit the spike budget (their results are truncated)."""
+    hits = entry.get("val_budget_hits", 0) + entry.get("test_budget_hits", 0)
+    if n_samples and hits > n_samples / 2:
+        budget = "the default" if cfg.max_spikes is None else cfg.max_spikes
+        warnings.warn(f"epoch {entry['epoch']}: {hits} of {n_samples} validation and test "
+                      f"samples hit the spike budget (max_spikes = {budget}); their simulations "
+                      f"stop early and the accuracy is not meaningful. Weaker weights (w_mean, "
+                      f"w_std) or a larger max_spikes help.", SpikeBudgetWarning, stacklevel=2)
 
 
 def _train_summary(records):
@@ -267,4 +342,4 @@ def _progress(enabled, total, initial, desc):
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm
-    return tqdm(total=total, initial=initial, desc=desc, unit="batch", leave=False)
+    return tqdm(total=total, initial=initial, desc=desc, unit="sample", leave=False)

@@ -1,16 +1,19 @@
 """Shared pytest configuration: hypothesis profiles, seeded RNG, path to ../shared/data."""
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("dev", max_examples=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", max_examples=100, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+from profiles import MAX_EXAMPLES, PROFILE
+
+# dev and ci are derandomized (the same examples on every run: a test suite that cannot flake);
+# thorough draws new examples each time (it is for searching, as in snnexact validate)
+for _name, _n in MAX_EXAMPLES.items():
+    settings.register_profile(_name, max_examples=_n, deadline=None,
+                              derandomize=_name != "thorough", database=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(PROFILE)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -75,6 +75,12 @@ def test_bad_options(setup):
     with pytest.raises(ValueError, match=r"initial_state\[0\]"):
         snnexact.simulate(net, params, [0.1], [0], 1.0,
                           initial_state=[(np.zeros(3), np.zeros(4)), (np.zeros(2), np.zeros(2))])
+    with pytest.raises(ValueError, match=r"one \(V0, I0\) pair per simulated spiking layer \(2\), got 1"):
+        snnexact.simulate(net, params, [0.1], [0], 1.0, initial_state=[(np.zeros(4), np.zeros(4))])
+    with pytest.raises(ValueError, match=r"\(2\), got 3"):
+        snnexact.simulate(net, params, [0.1], [0], 1.0,
+                          initial_state=[(np.zeros(4), np.zeros(4)), (np.zeros(2), np.zeros(2)),
+                                         (np.zeros(2), np.zeros(2))])
     lif = snnexact.Network(snnexact.LIF(0.02), (3, 2))
     with pytest.raises(ValueError, match="below theta"):
         snnexact.simulate(lif, lif.init_params(0), [], [], 1.0,

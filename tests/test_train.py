@@ -1,6 +1,7 @@
 """Trainer: bitwise determinism across workers and backends, exact resume after kill -9,
 atomic checkpoints, config handling, optimisers."""
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from snnexact import checkpoint, optim
+from snnexact.commands import CHECKPOINT_SIGNAL_ENV
 from snnexact.config import TrainConfig, load_config
 from snnexact.data.splits import load_splits
 from snnexact.train import train
@@ -46,34 +48,79 @@ def test_n_jobs_1_and_2_are_bitwise_identical(tmp_path, tiny_splits, model):
     assert _params_bytes(net.init_params([cfg.seed, 1])) != ref[0]
 
 
+def _start_training(cfg, run_dir, tmp_path, signal_file, resume=False):
+    """``snnexact train`` in a subprocess that stops after each checkpoint until
+    ``signal_file`` (holding "epoch batch") is removed."""
+    cfg_file = tmp_path / f"{run_dir.name}.toml"
+    cfg_file.write_text(cfg.to_toml())
+    cmd = [sys.executable, "-m", "snnexact.cli", "train", "--config", str(cfg_file),
+           "--out", str(run_dir)] + (["--resume"] if resume else [])
+    env = {**os.environ, CHECKPOINT_SIGNAL_ENV: str(signal_file)}
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+
+
+def _next_checkpoint(proc, signal_file, timeout=300):
+    """Wait for the trainer to signal a checkpoint; ``(epoch, batch)``, or None if it ended."""
+    deadline = time.monotonic() + timeout
+    while not signal_file.exists():
+        if proc.poll() is not None:
+            return None
+        assert time.monotonic() < deadline, "the trainer signalled no checkpoint in time"
+        time.sleep(0.01)
+    epoch, batch = map(int, signal_file.read_text().split())
+    return epoch, batch
+
+
 def test_resume_after_kill_gives_the_uninterrupted_result(tmp_path, tiny_splits):
+    """Killed (SIGKILL) right after the checkpoint of epoch 1, batch 1 -- a point the trainer
+    signals and waits at, so the test never races the training -- and resumed, the run ends
+    with the weights of an uninterrupted run."""
     cfg = TrainConfig(**{**TINY, "epochs": 3}, model="qif", checkpoint_every=1)
     _, params, _ = train(cfg, tmp_path / "full", progress=False, splits=tiny_splits)
     run_dir = tmp_path / "killed"
-    cfg_file = tmp_path / "cfg.toml"
-    cfg_file.write_text(cfg.to_toml())
-    cmd = [sys.executable, "-m", "snnexact.cli", "train", "--config", str(cfg_file),
-           "--out", str(run_dir)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ckpt = run_dir / "checkpoint.npz"
-    deadline = time.time() + 240
-    killed_at = None
-    while time.time() < deadline and proc.poll() is None:
-        if ckpt.exists():
-            meta = checkpoint.load(ckpt)[2]
-            if (meta["epoch"], meta["batch"]) >= (1, 1):
-                proc.send_signal(signal.SIGKILL)
-                killed_at = (meta["epoch"], meta["batch"])
-                break
-        time.sleep(0.05)
+    signal_file = tmp_path / "checkpoint-signal"
+    proc = _start_training(cfg, run_dir, tmp_path, signal_file)
+    seen = []
+    while True:
+        at = _next_checkpoint(proc, signal_file)
+        assert at is not None, f"training ended before (1, 1): {proc.stderr.read().decode()}"
+        seen.append(at)
+        if at == (1, 1):
+            proc.send_signal(signal.SIGKILL)
+            break
+        signal_file.unlink()
     proc.wait()
-    assert killed_at is not None, "training finished before it could be killed"
-    assert checkpoint.load(ckpt)[2]["epoch"] < 3
-    subprocess.run(cmd + ["--resume"], check=True, stdout=subprocess.DEVNULL)
+    proc.stderr.close()
+    ckpt = run_dir / "checkpoint.npz"
+    meta = checkpoint.load(ckpt)[2]
+    assert (meta["epoch"], meta["batch"]) == (1, 1) and seen[0] == (0, 1)
+    subprocess.run([sys.executable, "-m", "snnexact.cli", "train", "--config",
+                    str(tmp_path / "killed.toml"), "--out", str(run_dir), "--resume"],
+                   check=True, stdout=subprocess.DEVNULL)
     resumed = checkpoint.load(ckpt)[0]
     assert _params_bytes(resumed) == _params_bytes(params)
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(l)["epoch"] for l in lines] == [1, 2, 3]
+
+
+def test_loky_workers_end_when_the_trainer_is_killed(tmp_path):
+    """kill -9 of a trainer with 2 loky workers: the workers notice and exit."""
+    psutil = pytest.importorskip("psutil")
+    cfg = TrainConfig(**{**TINY, "epochs": 2}, model="qif", checkpoint_every=1, n_jobs=2)
+    signal_file = tmp_path / "checkpoint-signal"
+    proc = _start_training(cfg, tmp_path / "run", tmp_path, signal_file)
+    at = _next_checkpoint(proc, signal_file)
+    assert at is not None, proc.stderr.read().decode()
+    children = psutil.Process(proc.pid).children(recursive=True)
+    workers = [c for c in children if "loky" in " ".join(c.cmdline())]
+    assert workers, f"no loky workers among {[c.cmdline() for c in children]}"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    gone, alive = psutil.wait_procs(workers, timeout=30)
+    for p in alive:  # clean up before failing
+        p.kill()
+    assert not alive, f"{len(alive)} loky workers outlived the trainer"
 
 
 def test_checkpoint_roundtrip_and_corrupt_file(tmp_path):

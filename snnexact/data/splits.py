@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snnexact.config import SettingError
 from snnexact.data.shd import SHDDataset
 from snnexact.data.transforms import (Bin, ChannelShift, Compose, Crop, MaxSpikes, PoolChannels,
                                       TimeJitter, TimeNormalise, TimeScale)
@@ -45,6 +46,14 @@ def load_splits(cfg):
         raise ValueError("config: data_path is required unless dataset = 'yinyang'")
     train_file, test_file = find_split_files(cfg.data_path)
     train_ds, test_ds = SHDDataset(train_file), SHDDataset(test_file)
+    for f, ds in ((train_file, train_ds), (test_file, test_ds)):
+        if len(ds) == 0:
+            raise ValueError(f"data_path: {f} holds 0 samples")
+    if cfg.pool > 1 and cfg.pool > train_ds.n_channels // 2:
+        raise SettingError("pool", f"pool = {cfg.pool} would merge the {train_ds.n_channels} "
+                                   f"input channels of {train_file} into "
+                                   f"{-(-train_ds.n_channels // cfg.pool)}; use at most "
+                                   f"{max(1, train_ds.n_channels // 2)} (2 channels or more)")
     pool = PoolChannels(cfg.pool, train_ds.n_channels) if cfg.pool > 1 else None
     tf = Compose([*input_transform(cfg, pool).transforms, *binning(cfg)])
     n_in = pool.n_out if pool is not None else train_ds.n_channels
@@ -105,7 +114,8 @@ def find_split_files(path):
     and ``*test*.h5`` (or ``.h5.gz``); raises naming the path if they are missing."""
     path = Path(path)
     if path.is_file():
-        test = Path(str(path).replace("train", "test"))
+        # only the file name says train/test (a folder named e.g. "training" stays as it is)
+        test = path.with_name(_swap_last(path.name, "train", "test"))
         if test == path or not test.exists():
             raise ValueError(f"data_path {path}: cannot find the matching test file {test}")
         return path, test
@@ -118,6 +128,11 @@ def find_split_files(path):
     if not train or not test:
         raise ValueError(f"data_path {path}: expected files named *train*.h5 and *test*.h5")
     return train[0], test[0]
+
+
+def _swap_last(name, old, new):
+    i = name.rfind(old)
+    return name if i < 0 else name[:i] + new + name[i + len(old):]
 
 
 def _from_dataset(ds, name, tf, max_samples):

@@ -33,27 +33,44 @@ from snnexact.neurons.qif import Z_SERIES_MAX, Z_SHORT, _series, _series_short, 
 @jit
 def css(z):
     """``C(z), S(z), D(z) = S'(z)``: series for small ``|z|``, else cos/sin or cosh/sinh."""
+    C, S, D, k = css_scaled(z)
+    return C / k, S / k, D / k
+
+
+@jit
+def css_scaled(z):
+    """``k C(z), k S(z), k D(z)`` and the factor ``k``: ``k = 1`` except for large ``z > 0``
+    (cosh/sinh), where ``k = 1/cosh(sqrt z)`` keeps all three finite for any ``z`` (cosh
+    overflows beyond ``sqrt z = 710``, reached by a strongly inhibited neuron over a long
+    interval). Ratios such as ``u = -y'/y`` do not depend on ``k``."""
     if abs(z) <= Z_SERIES_MAX:
-        return _css_series(z, False)
+        C, S, D = _css_series(z, False)
+        return C, S, D, 1.0
     if z < 0.0:
         w = math.sqrt(-z)
         C = math.cos(w)
         S = math.sin(w) / w
-    else:
-        w = math.sqrt(z)
-        C = math.cosh(w)
-        S = math.sinh(w) / w
-    return C, S, (C - S) / (2.0 * z)
+        return C, S, (C - S) / (2.0 * z), 1.0
+    w = math.sqrt(z)
+    S = math.tanh(w) / w                 # sinh(w)/w divided by cosh(w)
+    k = 1.0 / math.cosh(w) if w < 700.0 else 0.0
+    return 1.0, S, (1.0 - S) / (2.0 * z), k
 
 
 @jit
 def flow_grad(V0, I0, dt, tau):
-    """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` after a spike-free flow over ``dt`` (V0 may be -inf)."""
+    """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` after a spike-free flow over ``dt`` (V0 may be -inf).
+
+    ``y, y'`` and their ``c``-derivatives are all scaled by the same ``k`` (``css_scaled``), so
+    ``u`` and ``du/dc`` (ratios) are unchanged and ``du/du0 = 1/y^2`` becomes ``k^2 / y^2``.
+    """
     x = math.exp(-dt / tau)
     s = -math.expm1(-dt / tau)
     c = I0
-    C, S, D = css(-c * s * s)
+    C, S, D, k = css_scaled(-c * s * s)
     if V0 == -math.inf:
+        if s == 0.0:  # a zero-length interval right after a reset (tied spikes): V stays -inf
+            return -math.inf, c, 0.0, 0.0, 1.0
         y = s * S
         yp = C
         y_c = -s * s * s * D
@@ -65,9 +82,9 @@ def flow_grad(V0, I0, dt, tau):
         yp = -u0 * C - c * s * S
         y_c = -s * s * S / 2 + u0 * s * s * s * D
         yp_c = u0 * s * s * S / 2 - s * S + c * s * s * s * D
-        du_du0 = 1.0 / (y * y)
+        du_du0 = (k / y) * (k / y)
     u = -yp / y
-    du_dc = -(yp_c * y - yp * y_c) / (y * y)
+    du_dc = -(yp_c / y - (yp / y) * (y_c / y))
     return x * u, c * x * x, x * du_du0, x * du_dc, x * x
 
 
@@ -91,10 +108,13 @@ def _one_vjp(V0, I0, lv, li, dt, tau, spiking):
     """Exact pull-back of one neuron's adjoint over an interval: ``(lamV0, lamI0, g_dt)``."""
     V, I, dV_dV0, dV_dI0, dI_dI0 = flow_grad(V0, I0, dt, tau)
     g = li * (-2.0 * I / tau)
-    if spiking:  # ends on the pole: its lamV is zero (reset) while F_V is infinite
+    if spiking or lv == 0.0:
+        # spiking: ends on the pole, its lamV is zero (reset) while F_V is infinite. lv = 0:
+        # nothing depends on V at the end; skipping the V terms avoids 0 * inf when the
+        # interval ends on this neuron's pole too (a spike tied with the spike that ends it)
         return 0.0, li * dI_dI0, g
     if lv != 0.0:
-        g += lv * (V * V - V + I) / tau
+        g += ((lv * V) * V - lv * V + lv * I) / tau   # lv (V^2 - V + I), no overflow via V^2
     if V0 == -math.inf:
         return 0.0, lv * dV_dI0 + li * dI_dI0, g
     return lv * dV_dV0, lv * dV_dI0 + li * dI_dI0, g
@@ -148,7 +168,8 @@ def interval_vjp(V0, I0, lamV, lamI, x, s, dt, tau, m, flags, work):
         new_v = lv * x * inv * inv
         new_i = -lv * x * (yp_c * y - yp * y_c) * inv * inv + li * xx
         contrib = (lv * (V * V - V + I) - 2.0 * li * I) / tau
-        bad = (abs(z) > Z_SERIES_MAX) | (u0 == -math.inf) | (n == m)
+        # huge |V| (V^2 may overflow, or y nearly 0): redone in the overflow-free exact form
+        bad = (abs(z) > Z_SERIES_MAX) | (u0 == -math.inf) | (n == m) | (abs(V) >= 1e100)
         flags[n] = bad
         n_flag += bad
         lamV[n] = lv if bad else new_v
