@@ -88,6 +88,8 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        if isinstance(self.rate_upper, float) and self.rate_upper == float("inf"):
+            object.__setattr__(self, "rate_upper", None)  # "no upper bound", as in older configs
         validate(self)
 
     def to_json(self):

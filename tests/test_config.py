@@ -240,3 +240,10 @@ def test_help_shows_the_defaults(capsys):
         main(["compare", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "(default: 12)" in out and "(default: 0.005)" in out and "(default: runs/compare)" in out
+
+
+def test_rate_upper_inf_means_no_bound():
+    """Configs written before rate_upper became optional hold ``rate_upper = inf``."""
+    from snnexact.config import TrainConfig
+    assert TrainConfig(rate_upper=float("inf")).rate_upper is None
+    assert TrainConfig(rate_upper=2.0).rate_upper == 2.0
