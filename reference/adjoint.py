@@ -21,8 +21,9 @@ QIF (tau dV/dt = V (V - 1) + I, with V = x u, du/ds = u^2 + c):
     Riccati linearisation and series instead); at ``c = 0`` THEORY's
     ``du/dc = f(u) [G(u) - G(u0)]``, ``G = -1/(3u^3)``, expanded by hand:
     ``du/dc = (s - u0 s^2 + u0^2 s^3 / 3) / (1 - u0 s)^2``;
-  * spike time: ``ds*/du0 = -1/f(u0)``, ``ds*/dc`` by the complex step through the ``s*``
-    formulas of THEORY 1.2 (``-1/(3 u0^3)`` at ``c = 0``).
+  * spike time: the complex step through ``dt* = -tau ln(1 - s*)`` with the ``s*`` formulas of
+    THEORY 1.2 (the kernel uses the series form of ``ds*/dc``); ``ds*/dc = -1/(3 u0^3)`` at
+    ``c = 0``.
   The branch formulas lose digits as ``c -> 0``: use the twins for ``|c|`` of order one and at
   ``c = 0`` exactly. (THEORY 1.3's general ``G`` forms cancel too badly to serve as a twin:
   ``|G| ~ |c|^-1.5`` while ``G(u) - G(u0) ~ s`` for short intervals.)
@@ -128,7 +129,9 @@ def _qif_u_complex(u0, c, s):
 
 
 def _qif_spike_s_complex(u0, c):
-    """``s*`` of the blow-up for a complex ``c`` (``c.real != 0``, a spike exists)."""
+    """``s*`` of the blow-up (THEORY 1.2) for complex ``u0`` or ``c`` (a spike exists)."""
+    if c == 0.0:
+        return 1.0 / u0
     if c.real > 0.0:
         a = cmath.sqrt(c)
         return (math.pi if u0 == -math.inf else math.pi / 2 - cmath.atan(u0 / a)) / a
@@ -156,19 +159,20 @@ def qif_flow_grad(V0, I0, dt, tau):
 
 
 def qif_spike_time_grad(V0, I0, tau):
-    """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the blow-up; ``(inf, 0, 0)`` if none."""
-    dt = qif_next_spike(V0, I0, tau)
-    if dt == math.inf:
-        return dt, 0.0, 0.0
-    s = -math.expm1(-dt / tau)
-    c = I0
-    ds_du0 = 0.0 if V0 == -math.inf else -1.0 / (V0 * V0 + c)
-    if c == 0.0:  # s* = 1/u0: ds*/dc = -[G(inf) - G(u0)] with G = -1/(3 u^3)
-        ds_dc = -1.0 / (3.0 * V0 ** 3)
+    """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the blow-up; ``(inf, 0, 0)`` if none. The complex
+    step through ``dt* = -tau ln(1 - s*(u0, c))`` (``ds*/dc = -1/(3 u0^3)`` at ``c = 0``)."""
+    t_spike = qif_next_spike(V0, I0, tau)
+    if t_spike == math.inf:
+        return math.inf, 0.0, 0.0
+
+    def time_of(u0, c):
+        return -tau * cmath.log(1.0 - _qif_spike_s_complex(u0, c))
+    by_u0 = 0.0 if V0 == -math.inf else time_of(complex(V0, _H), I0).imag / _H
+    if I0 == 0.0:  # s* = 1/u0: ds*/dc = -[G(inf) - G(u0)] with G = -1/(3 u^3)
+        by_c = tau / (1.0 - 1.0 / V0) * (-1.0 / (3.0 * V0 ** 3))
     else:
-        ds_dc = _qif_spike_s_complex(V0, complex(c, _H)).imag / _H
-    dt_ds = tau / (1.0 - s)
-    return dt, dt_ds * ds_du0, dt_ds * ds_dc
+        by_c = time_of(V0, complex(I0, _H)).imag / _H
+    return t_spike, by_u0, by_c
 
 
 def qif_one_vjp(V0, I0, lv, li, dt, tau, spiking):
