@@ -145,7 +145,8 @@ def _qif_du(u0, c, s):
     if c == 0.0:
         if u0 == -math.inf:  # u = -1/s: du/dc = f(u) [G(u) - G(-inf)] = -1/(3 u) = s/3
             return u, 0.0, s / 3.0
-        return u, 1.0 / (1.0 - u0 * s) ** 2, (s - u0 * s * s + u0 * u0 * s ** 3 / 3.0) / (1.0 - u0 * s) ** 2
+        q = 1.0 - u0 * s
+        return u, 1.0 / q ** 2, (s - u0 * s * s + u0 * u0 * s ** 3 / 3.0) / q ** 2
     du_du0 = 0.0 if u0 == -math.inf else (u * u + c) / (u0 * u0 + c)
     return u, du_du0, _qif_u_complex(u0, complex(c, _H), s).imag / _H
 

@@ -106,7 +106,7 @@ def test_qif_one_vjp(V0, I0, lv, li, frac, spiking):
 
 
 @pytest.mark.parametrize("dt", [0.01, 0.2, 1.0], ids=["short series", "long series", "exact"])
-@given(data=st.data(), n=st.integers(1, 6))
+@given(data=st.data(), n=st.integers(1, 4))
 def test_qif_interval_vjp(dt, data, n):
     """The vectorised pass (both series lengths) and the flagged exact redo (large |z|,
     reset starts, the neuron spiking at the end)."""
@@ -122,7 +122,9 @@ def test_qif_interval_vjp(dt, data, n):
         dt = t_spike[m]
         lamV[m] = 0.0
         t_spike[m] = math.inf
-    assume(np.all(t_spike > 1.05 * dt))
+        assume(np.all(t_spike > 1.05 * dt))
+    else:  # stop short of every blow-up
+        dt = min(dt, 0.95 * t_spike.min())
     x = math.exp(-dt / TAU)
     s = -math.expm1(-dt / TAU)
     ref = twin.qif_interval_vjp(V0, I0, lamV, lamI, dt, TAU, m)

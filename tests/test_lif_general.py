@@ -64,7 +64,8 @@ def test_spike_time_against_oracles(ratio, data, v0):
 def grazing_state(nrn, eps, lead):
     """A state whose voltage maximum is ``theta + eps``: from ``V = v_leak`` the maximum is
     ``v_leak + r I0 K_max`` at ``t_K = tau_m tau_s ln(tau_m/tau_s) / (tau_m - tau_s)``
-    (``tau`` at equal constants); flowing by ``lead t_K`` (reference flow) gives ``V0 != v_leak``."""
+    (``tau`` at equal constants); flowing by ``lead t_K`` (reference flow) gives
+    ``V0 != v_leak``."""
     tm, ts = nrn.tau_m, nrn.tau_s
     t_K = tm if tm == ts else tm * ts * math.log(tm / ts) / (tm - ts)
     K_max = ref.closed_flow(0.0, 1.0, t_K, tm, ts)[0]

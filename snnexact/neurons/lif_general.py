@@ -5,7 +5,8 @@ r"""LIF neuron with a current-based synapse of any time constant: standalone sca
     \tau_m \dot V = (v_{leak} - V) + r I, \qquad \tau_s \dot I = -I .
 
 Not yet wired into the network (the event loop and backward pass still use ``lif.py``); the
-verbs take the parameter tuple ``p = LIFGeneral(...).p = (tau_m, tau_s, theta, v_leak, v_reset, r)``.
+verbs take the parameter tuple
+``p = LIFGeneral(...).p = (tau_m, tau_s, theta, v_leak, v_reset, r)``.
 
 **Flow** (``flow``). With ``W = V - v_leak``, ``I(t) = I0 exp(-t/tau_s)`` and::
 
