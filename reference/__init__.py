@@ -4,7 +4,9 @@ reference/ never imports snnexact (enforced by tests/test_reference.py), so a bu
 fast Numba code cannot pass both:
 
 * ``simulate_closed_form`` -- plain Python event loop with the closed-form flows and spike times;
-* ``simulate_ode`` -- the same network integrated numerically with scipy's solve_ivp.
+* ``simulate_ode`` -- the same network integrated numerically with scipy's solve_ivp;
+* ``reference.adjoint`` -- twins of the adjoint kernels (complex step, THEORY 1.1-1.3 forms);
+* ``reference.lif_general`` -- flow and spike-time oracles of the LIF with any ``tau_s``.
 """
 from .closed_form import LayerResult, simulate_closed_form
 from .ode import simulate_ode

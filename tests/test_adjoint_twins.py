@@ -1,0 +1,136 @@
+"""Every adjoint kernel of ``snnexact/neurons/*_adjoint.py`` against its slow twin in
+``reference/adjoint.py`` (complex step and the THEORY 1.3 forms), branch by branch."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, strategies as st
+
+from reference import adjoint as twin
+from snnexact.neurons import lif, lif_adjoint, qif, qif_adjoint
+
+from tolerances import ADJOINT_TWIN_ATOL, ADJOINT_TWIN_RTOL, scaled_error
+
+TAU = 0.7
+finite = dict(allow_nan=False, allow_infinity=False)
+
+
+def assert_twin(got, ref):
+    with np.errstate(invalid="ignore"):  # inf - inf of equal infinities (no spike)
+        err = scaled_error(np.asarray(got, float), np.asarray(ref, float),
+                           ADJOINT_TWIN_RTOL, ADJOINT_TWIN_ATOL)
+    assert np.all(err <= 1), (got, ref, err)
+
+
+# ------------------------------------------------------------------------------------------ LIF
+
+@given(V0=st.floats(-3, 0.99, **finite), I0=st.floats(-8, 30, **finite),
+       dt=st.floats(0, 5, **finite))
+def test_lif_flow_grad(V0, I0, dt):
+    assert_twin(lif_adjoint.flow_grad(V0, I0, dt, TAU), twin.lif_flow_grad(V0, I0, dt, TAU))
+
+
+@given(V0=st.floats(-3, 0.99, **finite), I0=st.floats(-8, 30, **finite),
+       theta=st.floats(0.5, 2, **finite))
+def test_lif_spike_time_grad(V0, I0, theta):
+    """Spiking (implicit-function rule vs complex step through the root) and silent cases."""
+    assume(V0 < theta)
+    got = lif_adjoint.spike_time_grad(V0, I0, TAU, theta)
+    ref = twin.lif_spike_time_grad(V0, I0, TAU, theta)
+    assert (got[0] == math.inf) == (ref[0] == math.inf)
+    if got[0] < math.inf:  # away from grazing, where both diverge like 1/sqrt(D)
+        assume((V0 + I0) ** 2 - 4 * I0 * theta > 1e-6 * (V0 + I0) ** 2)
+    assert_twin(got, ref)
+
+
+@given(data=st.data(), n=st.integers(1, 6), dt=st.floats(1e-3, 4, **finite))
+def test_lif_interval_vjp(data, n, dt):
+    arr = st.lists(st.floats(-3, 3, **finite), min_size=n, max_size=n)
+    V0, I0, lamV, lamI = (np.array(data.draw(arr)) for _ in range(4))
+    m = data.draw(st.integers(-1, n - 1))  # -1: no neuron spikes at the end
+    if m >= 0:
+        lamV[m] = 0.0  # the reset has zeroed it already (kernel precondition)
+    x = math.exp(-dt / TAU)
+    ref = twin.lif_interval_vjp(V0, I0, lamV, lamI, x, TAU, m)
+    lv, li = lamV.copy(), lamI.copy()
+    g = lif_adjoint.interval_vjp(V0, I0, lv, li, x, TAU, m, np.zeros(n))
+    assert_twin(lv, ref[0])
+    assert_twin(li, ref[1])
+    assert scaled_error(g, ref[2], ADJOINT_TWIN_RTOL,
+                        ADJOINT_TWIN_ATOL * (1 + np.abs(lamV).sum() + np.abs(lamI).sum())) <= 1
+
+
+# ------------------------------------------------------------------------------------------ QIF
+
+@given(z=st.one_of(st.floats(-1, 1, **finite), st.floats(-60, 40, **finite)))
+def test_qif_css(z):
+    """Series range (|z| <= 1/4), trigonometric range, both signs of z."""
+    assert_twin(qif_adjoint.css(z), twin.qif_css(z))
+
+
+# c branches: c > 0, c = 0, c < 0 (|c| of order one, where the twin's G forms are accurate)
+currents = st.one_of(st.floats(0.05, 20, **finite), st.just(0.0), st.floats(-10, -0.05, **finite))
+starts = st.one_of(st.floats(-3, 3, **finite), st.just(-math.inf))
+
+
+@given(V0=starts, I0=currents, frac=st.floats(0.01, 0.9, **finite),
+       dt_max=st.floats(0.01, 3, **finite))
+def test_qif_flow_grad(V0, I0, frac, dt_max):
+    """All flow branches and the reset start; dt stops short of any blow-up."""
+    assume(V0 == -math.inf or abs(V0 * V0 + I0) > 1e-2)  # the twin's f(u0) = 0 at a fixed point
+    dt = min(dt_max, frac * qif.next_spike_time(V0, I0, TAU))
+    assert_twin(qif_adjoint.flow_grad(V0, I0, dt, TAU), twin.qif_flow_grad(V0, I0, dt, TAU))
+
+
+@given(V0=starts, I0=currents)
+def test_qif_spike_time_grad(V0, I0):
+    assume(V0 == -math.inf or abs(V0 * V0 + I0) > 1e-2)
+    got = qif_adjoint.spike_time_grad(V0, I0, TAU)
+    ref = twin.qif_spike_time_grad(V0, I0, TAU)
+    assert (got[0] == math.inf) == (ref[0] == math.inf)
+    assert_twin(got, ref)
+
+
+@given(V0=starts, I0=currents, lv=st.floats(-2, 2, **finite), li=st.floats(-2, 2, **finite),
+       frac=st.floats(0.01, 1.0, **finite), spiking=st.booleans())
+def test_qif_one_vjp(V0, I0, lv, li, frac, spiking):
+    assume(V0 == -math.inf or abs(V0 * V0 + I0) > 1e-2)
+    t_spike = qif.next_spike_time(V0, I0, TAU)
+    if spiking:
+        assume(t_spike < math.inf)
+        dt, lv = t_spike, 0.0
+    else:
+        dt = min(3.0, 0.9 * frac * t_spike)
+    assert_twin(qif_adjoint._one_vjp(V0, I0, lv, li, dt, TAU, spiking),
+                twin.qif_one_vjp(V0, I0, lv, li, dt, TAU, spiking))
+
+
+@pytest.mark.parametrize("dt", [0.01, 0.2, 1.0], ids=["short series", "long series", "exact"])
+@given(data=st.data(), n=st.integers(1, 4))
+def test_qif_interval_vjp(dt, data, n):
+    """The vectorised pass (both series lengths) and the flagged exact redo (large |z|,
+    reset starts, the neuron spiking at the end)."""
+    V0 = np.array(data.draw(st.lists(starts, min_size=n, max_size=n)))
+    I0 = np.array(data.draw(st.lists(currents, min_size=n, max_size=n)))
+    lamV, lamI = (np.array(data.draw(st.lists(st.floats(-2, 2, **finite), min_size=n,
+                                                max_size=n))) for _ in range(2))
+    t_spike = np.array([qif.next_spike_time(v, c, TAU) for v, c in zip(V0, I0)])
+    assume(np.all((V0 == -math.inf) | (np.abs(V0 * V0 + I0) > 1e-2)))
+    m = data.draw(st.integers(-1, n - 1))
+    if m >= 0:  # neuron m spikes exactly at the end: the interval is its spike time
+        assume(t_spike[m] < math.inf)
+        dt = t_spike[m]
+        lamV[m] = 0.0
+        t_spike[m] = math.inf
+        assume(np.all(t_spike > 1.05 * dt))
+    else:  # stop short of every blow-up
+        dt = min(dt, 0.95 * t_spike.min())
+    x = math.exp(-dt / TAU)
+    s = -math.expm1(-dt / TAU)
+    ref = twin.qif_interval_vjp(V0, I0, lamV, lamI, dt, TAU, m)
+    lv, li = lamV.copy(), lamI.copy()
+    g = qif_adjoint.interval_vjp(V0, I0, lv, li, x, s, dt, TAU, m, np.zeros(n, np.bool_),
+                                 np.zeros(n))
+    assert_twin(lv, ref[0])
+    assert_twin(li, ref[1])
+    assert scaled_error(g, ref[2], ADJOINT_TWIN_RTOL, ADJOINT_TWIN_ATOL * n) <= 1
