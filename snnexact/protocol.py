@@ -14,6 +14,7 @@ Every run resumes from its checkpoint, so an interrupted stage continues where i
 """
 from dataclasses import replace
 import json
+import os
 from pathlib import Path
 import tomllib
 
@@ -72,8 +73,18 @@ def run_finals(best, seeds, epochs, out_dir, names=None, n_jobs=None, log=print)
             _, _, hist = train(cfg, out_dir / name / f"seed{seed}", resume=True, progress=False)
             results[name].append(run_summary(hist, seed))
             log(f"{name} seed {seed}: test accuracy {results[name][-1]['final']['test_acc']:.2%}")
-        (out_dir / "finals.json").write_text(json.dumps(results, indent=1))
+        _merge_into(out_dir / "finals.json", {name: results[name]})
     return results
+
+
+def _merge_into(path, update):
+    """Add ``update`` to the JSON object in ``path`` (so processes that run different variants
+    into one folder keep each other's results), written atomically."""
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data.update(update)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
 
 
 def run_summary(history, seed):

@@ -46,6 +46,12 @@ def test_finals_run_resume_and_summarise(tmp_path):
             [r["final"]["test_acc"] for r in res[name]]
         metrics = (tmp_path / "finals" / name / "seed0" / "metrics.jsonl").read_text()
         assert len(metrics.splitlines()) == 1
+    import json
+    saved = json.loads((tmp_path / "finals" / "finals.json").read_text())
+    run_finals(best, [0], 1, tmp_path / "finals", names=["qif-no-window"], log=print)
+    merged = json.loads((tmp_path / "finals" / "finals.json").read_text())
+    assert set(merged) == {"lif", "qif", "qif-no-window"}  # a later run keeps the earlier ones
+    assert merged["qif"] == saved["qif"]
     table = summary_table(res)
     assert "| qif | 2 |" in table and "QIF - LIF test accuracy (final)" in table
     with pytest.raises(ValueError, match="unknown variants"):
