@@ -87,6 +87,20 @@ def _merge_into(path, update):
     tmp.replace(path)
 
 
+def collect(out_dir, epochs):
+    """``{variant: [run summary per seed]}`` of the runs under ``out_dir`` that have finished
+    ``epochs`` epochs (a summary of a stage still in progress, read from the run folders)."""
+    results = {}
+    for run in sorted(Path(out_dir).glob("*/seed*/metrics.jsonl")):
+        history = [json.loads(line) for line in run.read_text().splitlines()]
+        if len(history) >= epochs:
+            seed = int(run.parent.name[len("seed"):])
+            results.setdefault(run.parent.parent.name, []).append(run_summary(history, seed))
+    for runs in results.values():
+        runs.sort(key=lambda r: r["seed"])
+    return results
+
+
 def run_summary(history, seed):
     """The final epoch's metrics and those of the epoch with the best validation accuracy."""
     best = max(history, key=lambda h: h["val_acc"])

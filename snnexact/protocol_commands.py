@@ -4,7 +4,8 @@ import argparse
 from pathlib import Path
 
 from snnexact.config import load_config
-from snnexact.protocol import __doc__ as protocol_doc, load_best, run_finals, summary_table
+from snnexact.protocol import (__doc__ as protocol_doc, collect, load_best, run_finals,
+                               summary_table)
 from snnexact.search import MODELS, SearchSpace, import_trials, open_study, run_search
 from snnexact.search_report import write_report
 
@@ -31,9 +32,14 @@ def cmd_search(args):
 
 
 def cmd_protocol(args):
-    best = load_best(args.search_dir)
-    results = run_finals(best, args.seeds, args.epochs, args.out, names=args.variants,
-                         n_jobs=args.n_jobs, log=lambda msg: print(msg, flush=True))
+    if args.summary_only:
+        results = collect(args.out, args.epochs)
+    else:
+        if not args.search_dir:
+            raise ValueError("--search-dir is required (unless --summary-only)")
+        best = load_best(args.search_dir)
+        results = run_finals(best, args.seeds, args.epochs, args.out, names=args.variants,
+                             n_jobs=args.n_jobs, log=lambda msg: print(msg, flush=True))
     table = summary_table(results)
     (Path(args.out) / "finals.md").write_text(table)
     print(table)
@@ -67,8 +73,10 @@ def register(sub):
                        "configuration over seeds, cross runs and QIF ablations",
                        description=protocol_doc,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--search-dir", required=True,
+    p.add_argument("--search-dir",
                    help="folder with best_lif.toml and best_qif.toml (the search report)")
+    p.add_argument("--summary-only", action="store_true",
+                   help="only summarise the runs in --out that finished --epochs epochs")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
                    help="seeds (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=40, help="epochs (default: %(default)s)")

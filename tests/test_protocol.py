@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from snnexact.config import TrainConfig
-from snnexact.protocol import load_best, run_finals, summary_table, variants, welch_difference
+from snnexact.protocol import collect, load_best, run_finals, summary_table, variants, welch_difference
 
 
 def test_welch_interval_matches_the_textbook_formula():
@@ -52,6 +52,9 @@ def test_finals_run_resume_and_summarise(tmp_path):
     merged = json.loads((tmp_path / "finals" / "finals.json").read_text())
     assert set(merged) == {"lif", "qif", "qif-no-window"}  # a later run keeps the earlier ones
     assert merged["qif"] == saved["qif"]
+    # the summary read back from the run folders equals what the runs returned
+    assert collect(tmp_path / "finals", 1)["qif"] == res["qif"]
+    assert collect(tmp_path / "finals", 2) == {}  # no run has finished 2 epochs
     table = summary_table(res)
     assert "| qif | 2 |" in table and "QIF - LIF test accuracy (final)" in table
     with pytest.raises(ValueError, match="unknown variants"):
