@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_forward import DEFAULT_DATA, N_HID, N_IN, N_OUT, SCALES, TAU_M, T, load_sample  # noqa: E402
 
 import snnexact  # noqa: E402
-from snnexact.backward import _replay, backward_layer  # noqa: E402
+from snnexact.engine.backward import _replay, backward_layer  # noqa: E402
 
 
 def main():
@@ -26,7 +26,7 @@ def main():
         p0 = net.init_params(0)
         params = snnexact.Params(tuple(w * SCALES[model] for w in p0.W),
                                  tuple(None if r is None else r * SCALES[model] for r in p0.R))
-        res = snnexact.simulate(net, params, times, units, T)
+        res = snnexact.engine.simulate(net, params, times, units, T)
         W, R = net.check_params(params)
         theta = float(neuron.theta)
         for l in range(net.n_layers):

@@ -83,7 +83,7 @@ def load_sample(path, np):
 def check_tracemalloc_sees_numba(np):
     """True if an array allocated inside a Numba kernel shows up in tracemalloc."""
     import tracemalloc
-    from snnexact.events import merge_ties
+    from snnexact.engine.events import merge_ties
     x = np.arange(1_000_000, dtype=np.float64)
     merge_ties(x[:10])
     tracemalloc.start()
@@ -104,8 +104,8 @@ def main(argv=None):
     import tracemalloc
     import numpy as np
     import snnexact
-    from snnexact.events import merge_ties
-    from snnexact.network import Params
+    from snnexact.engine.events import merge_ties
+    from snnexact.engine.network import Params
 
     times, units, desc = load_sample(args.data, np)
     keep = times < T
@@ -136,7 +136,7 @@ def main(argv=None):
                                 tuple(None if r is None else r * k for r in p0.R))
 
                 def call():
-                    return snnexact.simulate(net, params, times, units, T, on_budget="ignore")
+                    return snnexact.engine.simulate(net, params, times, units, T, on_budget="ignore")
 
                 t0 = time.perf_counter()
                 res = call()
@@ -169,7 +169,7 @@ def main(argv=None):
                 if args.compare:
                     # conditioning floor: the same kernel with every input weight one ulp larger
                     pu = Params((np.nextafter(params.W[0], np.inf),) + params.W[1:], params.R)
-                    resu = snnexact.simulate(net, pu, times, units, T, on_budget="ignore")
+                    resu = snnexact.engine.simulate(net, pu, times, units, T, on_budget="ignore")
                     for l, layer in enumerate(resu.layers):
                         key = f"{model}_{config}_{seed}_L{l}"
                         ulp[key + "_t"] = layer.times

@@ -30,9 +30,9 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=2)
     p.add_argument("--json")
     args = p.parse_args(argv)
-    from snnexact.analysis.command import problem_from_checkpoint
+    from snnexact.interfaces.landscape_command import problem_from_checkpoint
     from snnexact.analysis.landscape import evaluate_grid, make_directions
-    from snnexact.parallel import executor
+    from snnexact.training.parallel import executor
     problem, cfg = problem_from_checkpoint(args.checkpoint, args.data,
                                            indices=list(range(args.samples)))
     d1, d2 = make_directions(problem, "random", 0)

@@ -31,9 +31,9 @@ def main(argv=None):
     p.add_argument("--json")
     args = p.parse_args(argv)
     import tempfile
-    from snnexact.config import TrainConfig
+    from snnexact.training.config import TrainConfig
     from snnexact.data.splits import load_splits
-    from snnexact.train import train
+    from snnexact.training.train import train
     if not os.path.isdir(args.data):
         sys.exit(f"no data at {args.data}: this benchmark needs ../shared/data/fsdd_shd")
     base = dict(model=args.model, dataset="shd", data_path=args.data, hidden=(128,),

@@ -1,4 +1,4 @@
-"""Slow, obviously-correct twins of the adjoint kernels in ``snnexact/neurons/*_adjoint.py``.
+"""Slow, obviously-correct twins of the adjoint kernels in ``snnexact/engine/neurons/*_adjoint.py``.
 
 Plain Python floats (``math``/``cmath``); never imports snnexact. Each twin takes the kernel's
 arguments (array kernels: the same arrays, but returns new ones instead of updating in place)

@@ -1,9 +1,9 @@
 """snnexact: exact event-driven simulation and exact gradients of LIF and QIF spiking networks."""
-from snnexact._checks import UndefinedResultError
-from snnexact.gradients import Evaluation, LossConfig, evaluate, loss, value_and_grad
-from snnexact.network import Network, Params
-from snnexact.neurons import LIF, QIF, MODELS
-from snnexact.simulate import (EventLog, LayerResult, SimulationResult, SpikeBudgetWarning,
+from snnexact.checks import UndefinedResultError
+from snnexact.engine.gradients import Evaluation, LossConfig, evaluate, loss, value_and_grad
+from snnexact.engine.network import Network, Params
+from snnexact.engine.neurons import LIF, QIF, MODELS
+from snnexact.engine.simulate import (EventLog, LayerResult, SimulationResult, SpikeBudgetWarning,
                                simulate)
 
 __all__ = ["LIF", "QIF", "MODELS", "Network", "Params", "simulate", "SimulationResult",

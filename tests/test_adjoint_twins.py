@@ -1,4 +1,4 @@
-"""Every adjoint kernel of ``snnexact/neurons/*_adjoint.py`` against its slow twin in
+"""Every adjoint kernel of ``snnexact/engine/neurons/*_adjoint.py`` against its slow twin in
 ``reference/adjoint.py`` (complex step and the THEORY 1.3 forms), branch by branch."""
 import math
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from reference import adjoint as twin
-from snnexact.neurons import lif, lif_adjoint, qif, qif_adjoint
+from snnexact.engine.neurons import lif, lif_adjoint, qif, qif_adjoint
 
 from tolerances import ADJOINT_TWIN_ATOL, ADJOINT_TWIN_RTOL, scaled_error
 

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import assume, example, given, strategies as st
 
 import snnexact
-from snnexact.backward import backward_network
+from snnexact.engine.backward import backward_network
 
 from helpers import random_case, richardson_derivative
 from tolerances import FD_GRAD_RTOL, FD_GRAD_ATOL, FD_STEP
@@ -24,7 +24,7 @@ def _signature(res):
 
 
 def _loss(net, params, times, units, T, coef):
-    res = snnexact.simulate(net, params, times, units, T, on_budget="ignore", max_spikes=80)
+    res = snnexact.engine.simulate(net, params, times, units, T, on_budget="ignore", max_spikes=80)
     total = 0.0
     for L, (a, b, d) in zip(res.layers, coef):
         V = np.where(np.isfinite(L.V), L.V, 0.0)

@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 import pytest
 
-from snnexact.cli import main
-from snnexact.config import SETTINGS, SettingError, SettingTypeError, TrainConfig, load_config
+from snnexact.interfaces.cli import main
+from snnexact.training.config import SETTINGS, SettingError, SettingTypeError, TrainConfig, load_config
 from snnexact.data.splits import find_split_files, load_splits
 
 from data.test_shd_loader import write_shd
@@ -217,8 +217,8 @@ def test_evaluate_accepts_a_run_folder(tmp_path, capsys):
 
 
 def test_warning_when_most_samples_hit_the_spike_budget(tmp_path):
-    from snnexact.simulate import SpikeBudgetWarning
-    from snnexact.train import train
+    from snnexact.engine.simulate import SpikeBudgetWarning
+    from snnexact.training.train import train
     cfg = TrainConfig(hidden=(4,), epochs=1, max_samples=12, max_spikes=1, w_mean=3.0)
     with pytest.warns(SpikeBudgetWarning, match=r"of 24 validation and test samples hit the "
                                                 r"spike budget \(max_spikes = 1\)"):
@@ -244,6 +244,6 @@ def test_help_shows_the_defaults(capsys):
 
 def test_rate_upper_inf_means_no_bound():
     """Configs written before rate_upper became optional hold ``rate_upper = inf``."""
-    from snnexact.config import TrainConfig
+    from snnexact.training.config import TrainConfig
     assert TrainConfig(rate_upper=float("inf")).rate_upper is None
     assert TrainConfig(rate_upper=2.0).rate_upper == 2.0

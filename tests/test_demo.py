@@ -1,6 +1,6 @@
 """``snnexact demo``: simulates both models on the embedded input and writes a raster plot."""
-from snnexact.cli import main
-from snnexact.demo import poisson_input
+from snnexact.interfaces.cli import main
+from snnexact.interfaces.demo import poisson_input
 
 
 def test_demo_writes_raster(tmp_path, capsys):

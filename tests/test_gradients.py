@@ -185,7 +185,7 @@ def test_grazing_lif_crossing_is_reported_not_clamped():
         value, grads, ev = snnexact.value_and_grad(net, params, [0.0], [0], 0, 5.0)
         assert ev.simulation.output.n_spikes == 1 and np.isfinite(grads.W[0]).all()
         sens.append(ev.spike_time_sensitivity[0])
-        from snnexact.neurons import lif_adjoint
+        from snnexact.engine.neurons import lif_adjoint
         _, dt_dV0, _ = lif_adjoint.spike_time_grad(0.0, 4.0 * (1 + eps), 1.0, 1.0)
         assert sens[-1] == pytest.approx(abs(dt_dV0), rel=1e-12)
     # D = w (w - 4) ~ 16 eps: sensitivity ~ eps^(-1/2), so x100 smaller eps -> x10 larger
@@ -196,7 +196,7 @@ def test_grazing_lif_crossing_is_reported_not_clamped():
 def test_pseudo_rate_pass_at_a_reset_state_is_finite_and_flat():
     """A neuron at V(T) = -inf (reset exactly at T) has rate 0 and a flat rate: the
     pseudospike pull-back gives finite values and no gradient to its own V(T)."""
-    from snnexact.pseudo import rate_pass, rate_pass_vjp
+    from snnexact.engine.pseudo import rate_pass, rate_pass_vjp
     rng = np.random.default_rng(0)
     W = [rng.normal(size=(3, 2)), rng.normal(size=(2, 3))]
     R = [rng.normal(size=(3, 3)), None]

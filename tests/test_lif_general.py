@@ -1,4 +1,4 @@
-"""The general-ratio LIF kernels (``snnexact/neurons/lif_general.py``) against the independent
+"""The general-ratio LIF kernels (``snnexact/engine/neurons/lif_general.py``) against the independent
 oracles of ``reference/lif_general.py`` (dense-grid closed form and ODE integration)."""
 import math
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from reference import lif_general as ref
-from snnexact.neurons import lif
-from snnexact.neurons.lif_general import (LIFGeneral, bracketed_spike_time, flow, flow_grad,
+from snnexact.engine.neurons import lif
+from snnexact.engine.neurons.lif_general import (LIFGeneral, bracketed_spike_time, flow, flow_grad,
                                           next_spike_time, reset, spike_time_grad)
 
 from tolerances import (BRACKET_VS_CLOSED_RTOL, FD_GRAD_ATOL, FD_GRAD_RTOL, FD_STEP,

@@ -12,8 +12,8 @@ from hypothesis import assume, given, strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import integrate, optimize, special
 
-from snnexact import losses
-from snnexact.losses import ARGMAX_END, ARGMAX_EVENT, ARGMAX_VERTEX, ARGMAX_ZERO
+from snnexact.engine import losses
+from snnexact.engine.losses import ARGMAX_END, ARGMAX_EVENT, ARGMAX_VERTEX, ARGMAX_ZERO
 from tolerances import (FD_GRAD_ATOL, FD_GRAD_RTOL, FD_STEP, READOUT_ATOL, READOUT_RTOL,
                         scaled_error)
 

@@ -82,7 +82,7 @@ def test_extremes_beyond_the_range_are_finite(model, readout, w_std, T):
 def test_the_time_penalty_continues_linearly_and_smoothly():
     """Beyond t = PENALTY_LINEAR_FROM * T the exp(t/T) - 1 term is its tangent line: value and
     slope continuous at the join, finite far beyond."""
-    from snnexact.losses import PENALTY_LINEAR_FROM, first_spike_loss
+    from snnexact.engine.losses import PENALTY_LINEAR_FROM, first_spike_loss
     T, r0 = 1.0, PENALTY_LINEAR_FROM
     below = first_spike_loss([r0 * (1 - 1e-12), 0.5], 0, 1.0, T, 1.0)
     above = first_spike_loss([r0 * (1 + 1e-12), 0.5], 0, 1.0, T, 1.0)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from snnexact.config import TrainConfig
-from snnexact.protocol import collect, load_best, run_finals, summary_table, variants, welch_difference
+from snnexact.training.config import TrainConfig
+from snnexact.training.protocol import collect, load_best, run_finals, summary_table, variants, welch_difference
 
 
 def test_welch_interval_matches_the_textbook_formula():

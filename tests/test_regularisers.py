@@ -38,7 +38,7 @@ def test_silence_regulariser_value_and_reach():
                                          silence_reg=2.0)
     hidden = ev.simulation.layers[0]
     assert np.all(hidden.units == 0)  # neuron 1 is silent
-    from snnexact.pseudo import rate_pass
+    from snnexact.engine.pseudo import rate_pass
     ps = rate_pass(params.W[:1], params.R[:1], [hidden.V], [hidden.I], 0.5)
     # the value: strength / (N tau) * (t_1 - T) of the one silent neuron, N = 2 hidden neurons
     assert reg - plain == pytest.approx(2.0 / (2 * 0.5) * ps.first_delay[0][1], rel=1e-12)

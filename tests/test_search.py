@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from snnexact.config import TrainConfig
+from snnexact.training.config import TrainConfig
 from snnexact.data.splits import load_splits
-from snnexact.search import (SearchSpace, config_key, export_trials, import_trials, open_study,
+from snnexact.training.search import (SearchSpace, config_key, export_trials, import_trials, open_study,
                              run_search)
-from snnexact.search_report import write_report
+from snnexact.training.search_report import write_report
 
 BASE = dict(hidden=(6,), max_samples=40, chunk_size=4)
 SMALL = SearchSpace(depth=(1,), recurrent=(False,), n_bins=(20,), batch_size=(16,))

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snnexact import checkpoint, optim
-from snnexact.commands import CHECKPOINT_SIGNAL_ENV
-from snnexact.config import TrainConfig, load_config
+from snnexact.training import checkpoint, optim
+from snnexact.interfaces.commands import CHECKPOINT_SIGNAL_ENV
+from snnexact.training.config import TrainConfig, load_config
 from snnexact.data.splits import load_splits
-from snnexact.train import train
+from snnexact.training.train import train
 
 TINY = dict(hidden=(6,), epochs=2, batch_size=16, max_samples=48, chunk_size=4, lr=1e-2, w_mean=1.0,
             w_std=0.75)
@@ -43,7 +43,7 @@ def test_n_jobs_1_and_2_are_bitwise_identical(tmp_path, tiny_splits, model):
         assert val == ref, f"{key} differs from n_jobs=1"
     # and training moved the weights
     cfg = TrainConfig(**TINY, model=model)
-    from snnexact.train import build_network
+    from snnexact.training.train import build_network
     net = build_network(cfg, 5, 3)
     assert _params_bytes(net.init_params([cfg.seed, 1])) != ref[0]
 
@@ -53,7 +53,7 @@ def _start_training(cfg, run_dir, tmp_path, signal_file, resume=False):
     ``signal_file`` (holding "epoch batch") is removed."""
     cfg_file = tmp_path / f"{run_dir.name}.toml"
     cfg_file.write_text(cfg.to_toml())
-    cmd = [sys.executable, "-m", "snnexact.cli", "train", "--config", str(cfg_file),
+    cmd = [sys.executable, "-m", "snnexact.interfaces.cli", "train", "--config", str(cfg_file),
            "--out", str(run_dir)] + (["--resume"] if resume else [])
     env = {**os.environ, CHECKPOINT_SIGNAL_ENV: str(signal_file)}
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -94,7 +94,7 @@ def test_resume_after_kill_gives_the_uninterrupted_result(tmp_path, tiny_splits)
     ckpt = run_dir / "checkpoint.npz"
     meta = checkpoint.load(ckpt)[2]
     assert (meta["epoch"], meta["batch"]) == (1, 1) and seen[0] == (0, 1)
-    subprocess.run([sys.executable, "-m", "snnexact.cli", "train", "--config",
+    subprocess.run([sys.executable, "-m", "snnexact.interfaces.cli", "train", "--config",
                     str(tmp_path / "killed.toml"), "--out", str(run_dir), "--resume"],
                    check=True, stdout=subprocess.DEVNULL)
     resumed = checkpoint.load(ckpt)[0]
@@ -124,8 +124,8 @@ def test_loky_workers_end_when_the_trainer_is_killed(tmp_path):
 
 
 def test_checkpoint_roundtrip_and_corrupt_file(tmp_path):
-    from snnexact.network import Network
-    from snnexact.neurons import QIF
+    from snnexact.engine.network import Network
+    from snnexact.engine.neurons import QIF
     net = Network(QIF(1.0), (3, 4, 2), recurrent=True)
     params = net.init_params(0)
     state = optim.init_state(params)
@@ -168,7 +168,7 @@ def test_committed_benchmark_configs_load():
 def test_optimisers_descend_a_quadratic():
     """Both optimisers reduce sum(p^2) from a fixed start (a derivation-free sanity check that
     the update has the right sign and bias correction)."""
-    from snnexact.network import Params
+    from snnexact.engine.network import Params
     for kind in optim.OPTIMISERS:
         p = Params((np.array([[3.0, -2.0]]),), (None,))
         state = optim.init_state(p)
@@ -190,8 +190,8 @@ def test_dask_cluster_matches_local_run(tmp_path, tiny_splits):
 
 
 def test_cli_defaults_and_overrides():
-    from snnexact.cli import build_parser
-    from snnexact.commands import COMPARE_DEFAULTS, _config
+    from snnexact.interfaces.cli import build_parser
+    from snnexact.interfaces.commands import COMPARE_DEFAULTS, _config
     parse = build_parser().parse_args
     assert _config(parse(["compare"]), **COMPARE_DEFAULTS).epochs == COMPARE_DEFAULTS["epochs"]
     cfg = _config(parse(["compare", "--epochs", "3", "--hidden", "7", "5"]), **COMPARE_DEFAULTS)
@@ -201,7 +201,7 @@ def test_cli_defaults_and_overrides():
 def test_compare_end_to_end(tmp_path, capsys):
     """The main job on a tiny budget: table, results and figures are written, and the
     checkpoints it leaves can be evaluated."""
-    from snnexact.cli import main
+    from snnexact.interfaces.cli import main
     out = tmp_path / "cmp"
     rc = main(["compare", "--epochs", "1", "--max-samples", "40", "--hidden", "4", "--n-jobs",
                "1", "--no-progress", "--out", str(out)])

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 
-from snnexact import losses
-from snnexact.cli import main
+from snnexact.engine import losses
+from snnexact.interfaces.cli import main
 
 
 def test_validate_quick_passes_and_writes_the_report(tmp_path, capsys):

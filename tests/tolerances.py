@@ -39,7 +39,7 @@ def scaled_error(got, ref, rtol, atol):
 # adjoint kernels vs their reference/adjoint.py twins (complex step, THEORY 1.3 G forms)
 ADJOINT_TWIN_RTOL = 1e-9   # the G forms lose up to ~|G| eps / |G(u) - G(u0)| to cancellation
 ADJOINT_TWIN_ATOL = 1e-12  # sensitivities that vanish (D(z) at its zeros, x - x^2 at small x)
-# general-ratio LIF (snnexact/neurons/lif_general.py)
+# general-ratio LIF (snnexact/engine/neurons/lif_general.py)
 ODE_CROSSING_V_ATOL = 1e-12  # voltage error of the ODE oracle near a crossing: a spike time
                              # there is known only to this / |dV/dt| (grazing: dV/dt ~ 1e-5)
 BRACKET_VS_CLOSED_RTOL = 1e-12  # bracketed root vs lif.py's closed form: both a few ulp of the

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 import snnexact
-from snnexact.simulate import SpikeBudgetWarning
+from snnexact.engine.simulate import SpikeBudgetWarning
 
 READOUTS = ("first_spike", "max_voltage", "integral")
 LOG10_WEIGHT = (-3.0, 3.0)   # weights from 1e-3 to 1e3 kicks

@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 
 import snnexact
-from snnexact.simulate import SpikeBudgetWarning
+from snnexact.engine.simulate import SpikeBudgetWarning
 
 LEVELS = {
     "quick": dict(ode=24, gradients=24, mpmath=6, lines=1, points=161, nan_free=4000, speed=5),
@@ -107,7 +107,7 @@ def check_ode(n_cases, rng):
     for i in range(n_cases):
         model = ("lif", "qif")[i % 2]
         net, params, times, units, T = _random_network(rng, model)
-        res = snnexact.simulate(net, params, times, units, T, on_budget="raise")
+        res = snnexact.engine.simulate(net, params, times, units, T, on_budget="raise")
         ref = _oracle(reference.simulate_ode, net, params, times, units, T)
         counts = [np.bincount(L.units, minlength=n) for L, n in zip(ref, net.sizes[1:])]
         ill = False
@@ -155,7 +155,7 @@ def check_gradients(n_cases, rng):
     failures = []
     for i in range(n_cases):
         model = ("lif", "qif")[i % 2]
-        readout = snnexact.gradients.READOUTS[(i // 2) % 3]
+        readout = snnexact.engine.gradients.READOUTS[(i // 2) % 3]
         net, params, times, units, T = _random_network(rng, model)
         label = int(rng.integers(net.sizes[-1]))
         kw = dict(max_spikes=500, on_budget="ignore")
@@ -366,8 +366,8 @@ def check_nan_free(n_cases):
 # ----------------------------------------------------------------------------- determinism
 
 def check_determinism():
-    from snnexact.config import TrainConfig
-    from snnexact.train import train
+    from snnexact.training.config import TrainConfig
+    from snnexact.training.train import train
     base = dict(hidden=(6,), epochs=1, batch_size=16, max_samples=48, chunk_size=4, lr=1e-2,
                 w_mean=1.0, w_std=0.75)
     out = {}
@@ -388,7 +388,7 @@ def check_determinism():
 # ----------------------------------------------------------------------------- speed
 
 def check_speed(reps):
-    from snnexact.demo import poisson_input
+    from snnexact.interfaces.demo import poisson_input
     figs = {}
     for model in ("lif", "qif"):
         neuron = snnexact.LIF(tau_m=0.02) if model == "lif" else snnexact.QIF(tau_m=0.02)
@@ -399,7 +399,7 @@ def check_speed(reps):
         fwd, both = [], []
         for _ in range(reps):     # the median of the repetitions (robust on a shared machine)
             t0 = time.perf_counter()
-            res = snnexact.simulate(net, params, times, units, 0.5, on_budget="ignore")
+            res = snnexact.engine.simulate(net, params, times, units, 0.5, on_budget="ignore")
             fwd.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             snnexact.value_and_grad(net, params, times, units, 0, 0.5, on_budget="ignore")

@@ -7,7 +7,7 @@ of ``p``, so that ``a = 1`` moves every neuron by as much as its own weights.
 """
 import numpy as np
 
-from snnexact.network import Params
+from snnexact.engine.network import Params
 
 
 def random_direction(params, rng):

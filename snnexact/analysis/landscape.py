@@ -11,7 +11,7 @@ landscape holds, over a fixed list of samples ``s = 1..K``::
 
 and the cosine similarity of ``g`` at neighbouring points along ``a`` (``cos_a``, shape
 ``(n_b, n_a - 1)``) and along ``b`` (``cos_b``, ``(n_b - 1, n_a)``). Each grid row is one task for
-the trainer's executor (``snnexact.parallel``) and every number depends only on its own point, so
+the trainer's executor (``snnexact.training.parallel``) and every number depends only on its own point, so
 the result is bitwise identical for any number of workers and backend. Gradients are never
 kept for the whole grid: only two rows at a time.
 """
@@ -22,8 +22,8 @@ import numpy as np
 from snnexact.analysis.directions import (combine, flatten, normalize_per_neuron,
                                           random_direction, without_self_connections)
 from snnexact.analysis.fragmentation import bisect_pair, fragmentation, grid_pairs
-from snnexact.network import Params
-from snnexact.train import ChunkJob, run_chunk
+from snnexact.engine.network import Params
+from snnexact.training.train import ChunkJob, run_chunk
 
 PLANES = ("random", "gradient")
 
@@ -135,7 +135,7 @@ def _row_task(args):
 
 def evaluate_grid(problem, d1, d2, a, b, run, rows_per_call=4, progress=None):
     """The ``Landscape`` of ``problem`` on ``a`` x ``b`` (``d2`` may be ``None`` with ``b =
-    [0]``). ``run`` is an executor from ``snnexact.parallel.executor``; ``progress(n)`` (if
+    [0]``). ``run`` is an executor from ``snnexact.training.parallel.executor``; ``progress(n)`` (if
     given) is called after every ``n`` rows."""
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)

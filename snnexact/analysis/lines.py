@@ -20,8 +20,8 @@ import math
 import numpy as np
 
 from snnexact.analysis.directions import shifted
-from snnexact.gradients import evaluate
-from snnexact.simulate import simulate
+from snnexact.engine.gradients import evaluate
+from snnexact.engine.simulate import simulate
 
 
 @dataclass(frozen=True)

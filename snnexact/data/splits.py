@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snnexact.config import SettingError
+from snnexact.training.config import SettingError
 from snnexact.data.shd import SHDDataset
 from snnexact.data.transforms import (Bin, ChannelShift, Compose, Crop, MaxSpikes, PoolChannels,
                                       TimeJitter, TimeNormalise, TimeScale)

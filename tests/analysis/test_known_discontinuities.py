@@ -15,7 +15,7 @@ import snnexact
 from snnexact.analysis.landscape import Problem, evaluate_grid, landscape_metrics
 from snnexact.analysis.lines import Line, Sample
 from snnexact.analysis.spike_changes import analyse_line
-from snnexact.gradients import LossConfig
+from snnexact.engine.gradients import LossConfig
 
 TAU, T, THETA, GAMMA = 0.2, 1.0, 1.0, 1e-2
 WIDTH = 1e-12

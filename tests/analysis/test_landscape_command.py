@@ -5,15 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from snnexact import checkpoint, optim
-from snnexact.analysis.command import problem_from_checkpoint, sha256
+from snnexact.training import checkpoint, optim
+from snnexact.interfaces.landscape_command import problem_from_checkpoint, sha256
 from snnexact.analysis.directions import flatten, load_directions, random_direction
 from snnexact.analysis.landscape import evaluate_grid, landscape_metrics, make_directions
-from snnexact.cli import main
-from snnexact.config import TrainConfig
+from snnexact.interfaces.cli import main
+from snnexact.training.config import TrainConfig
 from snnexact.data.splits import load_splits
-from snnexact.parallel import executor
-from snnexact.train import build_network
+from snnexact.training.parallel import executor
+from snnexact.training.train import build_network
 
 
 def write_checkpoint(path, **fields):
@@ -121,7 +121,7 @@ def test_fsdd_shd_checkpoint_landscape(shared_data, tmp_path):
 
 
 def test_compare_with_landscape_runs_it_on_the_first_seeds_checkpoints(tmp_path, monkeypatch):
-    import snnexact.commands
+    import snnexact.interfaces.commands
     from types import SimpleNamespace
     calls = []
 
@@ -129,7 +129,7 @@ def test_compare_with_landscape_runs_it_on_the_first_seeds_checkpoints(tmp_path,
         calls.append((runs, opts, out))
         return {"LIF": SimpleNamespace(metrics={"jump_density": 0.5}),
                 "QIF": SimpleNamespace(metrics={"jump_density": 0.0})}
-    monkeypatch.setattr(snnexact.commands, "landscape_report", fake_report)
+    monkeypatch.setattr(snnexact.interfaces.commands, "landscape_report", fake_report)
     out = tmp_path / "cmp"
     assert main(["compare", "--epochs", "1", "--max-samples", "20", "--hidden", "3", "--n-jobs",
                  "1", "--seeds", "4", "5", "--no-progress", "--landscape", "--out",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from snnexact.data import SHDDataset, dataset_info, randman
-from snnexact.data.cli import register
+from snnexact.interfaces.data_command import register
 
 # times already on the float16 grid; sample 0 has one tie at 0.5 (two spikes) and a triple at 0.25
 TIMES = [[0.125, 0.25, 0.25, 0.25, 0.5, 0.5], [], [0.0, 1.5], [0.75]]

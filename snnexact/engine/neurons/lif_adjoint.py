@@ -1,0 +1,57 @@
+r"""Derivative partners of ``lif.py``: sensitivities of the exact LIF flow and spike time.
+
+Flow over ``dt`` with ``x = exp(-dt/tau)``: ``V = (V0 + I0) x - I0 x^2``, ``I = I0 x^2``, so::
+
+    dV/dV0 = x,   dV/dI0 = x - x^2,   dI/dI0 = x^2,   dI/dV0 = 0,
+    d(V, I)/d(dt) = F(V, I) = ((-V + I) / tau, -2 I / tau)      (the vector field at the end).
+
+Spike time (implicit function theorem at ``V(dt*) = theta``) with
+``tau dV/dt* = I0 x*^2 - theta``::
+
+    d(dt*)/dV0 = -x* / Vdot*,     d(dt*)/dI0 = -(x* - x*^2) / Vdot* .
+
+``Vdot* -> 0`` at a grazing crossing, where the true gradient diverges like ``1/sqrt(D)``.
+"""
+import math
+
+from snnexact.engine.jit import jit
+from snnexact.engine.sums import ordered_total
+from snnexact.engine.neurons.lif import next_spike_time
+
+
+@jit
+def flow_grad(V0, I0, dt, tau):
+    """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` after a spike-free flow over ``dt``."""
+    x = math.exp(-dt / tau)
+    xx = x * x
+    return (V0 + I0) * x - I0 * xx, I0 * xx, x, x - xx, xx
+
+
+@jit
+def spike_time_grad(V0, I0, tau, theta):
+    """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next threshold crossing (``inf, 0, 0`` if none)."""
+    dt = next_spike_time(V0, I0, tau, theta)
+    if dt == math.inf:
+        return dt, 0.0, 0.0
+    x = math.exp(-dt / tau)
+    vdot = (I0 * x * x - theta) / tau
+    return dt, -x / vdot, -(x - x * x) / vdot
+
+
+@jit
+def interval_vjp(V0, I0, lamV, lamI, x, tau, m, work):
+    """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one spike-free interval
+    (in place) and return ``g_dt = sum_n lam_n . F(z_n(end))``. The Jacobian does not depend on
+    the state; ``lamV[m]`` of a neuron that spikes at the end is zero already (its reset).
+    ``work``: scratch array of length n (the terms of ``g_dt``, summed afterwards in a fixed
+    order so that this loop vectorises)."""
+    xx = x * x
+    for n in range(V0.shape[0]):
+        I = I0[n] * xx
+        V = (V0[n] + I0[n]) * x - I
+        lv = lamV[n]
+        li = lamI[n]
+        work[n] = (lv * (I - V) - 2.0 * li * I) / tau
+        lamV[n] = lv * x
+        lamI[n] = lv * (x - xx) + li * xx
+    return ordered_total(work)

@@ -1,0 +1,378 @@
+"""Exact event-driven forward simulation (THEORY.md section 2).
+
+Layers are simulated one after the other: the spikes of layer ``l`` are the input events of
+layer ``l + 1``. Within a layer one event loop serves feed-forward and recurrent layers alike:
+
+1. the next input event closes the current interval ``(t, t_end]``;
+2. one branch-free sweep flows every neuron to ``t_end`` with shared factors and flags the
+   neurons that may spike inside the interval (``neurons/*._sweep``);
+3. flagged neurons get their exact spike time; the earliest one (if any) becomes an event:
+   every neuron is flowed to it exactly, the spiking neuron is reset, and its recurrent weights
+   are added; then the search repeats from that time;
+4. otherwise the sweep's end states are committed and the input weights are added.
+
+Tie rules: inputs with equal time stamps form one event; a network spike at the time of an
+input event comes first; among equal spike times the lower neuron index comes first; a spike at
+exactly ``T`` (or later) lies outside the trial.
+
+The event log of each layer (event times, codes ``-1 - k`` for input event ``k`` or the index of
+the spiking neuron, and the full layer state every ``checkpoint_every`` events) takes memory
+proportional to the number of events and lets the backward pass recompute any state.
+"""
+from dataclasses import dataclass
+import math
+import warnings
+
+import numpy as np
+
+from snnexact.engine.jit import jit
+from snnexact.engine.events import check_input, merge_ties
+from snnexact.engine.network import Network
+from snnexact.engine.neurons import lif, qif
+
+STATUS_OK = 0
+STATUS_BUDGET = 1
+
+
+class SpikeBudgetWarning(RuntimeWarning):
+    """A layer hit its spike budget; its results end at ``t_stop``."""
+
+
+# ----------------------------------------------------------------------------- model dispatch
+# One thin switch per verb: Numba cannot take a module as an argument, and an integer model id
+# keeps a single compiled event loop for both models (the branch is outside the neuron loops).
+
+@jit
+def _sweep(model, S, out, flags, x, s, theta):
+    if model == lif.MODEL_ID:
+        return lif._sweep(S, out, flags, x, s, theta)
+    return qif._sweep(S, out, flags, x, s, theta)
+
+
+@jit
+def _spike_dt(model, S, n, tau, theta):
+    if model == lif.MODEL_ID:
+        return lif._spike_dt(S, n, tau, theta)
+    return qif._spike_dt(S, n, tau, theta)
+
+
+@jit
+def _exact_end(model, S, out, n, x, s):
+    if model == qif.MODEL_ID:
+        qif._exact_end(S, out, n, x, s)
+
+
+@jit
+def _reset(model, S, n):
+    if model == lif.MODEL_ID:
+        lif._reset(S, n)
+    else:
+        qif._reset(S, n)
+
+
+@jit
+def _add_current(model, S, w):
+    if model == lif.MODEL_ID:
+        lif._add_current(S, w)
+    else:
+        qif._add_current(S, w)
+
+
+@jit
+def _init_state(model, V0, I0):
+    if model == lif.MODEL_ID:
+        return lif._init_state(V0, I0)
+    return qif._init_state(V0, I0)
+
+
+@jit
+def _state_VI(model, S, V, I):
+    if model == lif.MODEL_ID:
+        lif._state_VI(S, V, I)
+    else:
+        qif._state_VI(S, V, I)
+
+
+@jit
+def _flow_exact(model, S, out, flags, dt, tau, theta):
+    """Every neuron flowed exactly by ``dt`` (no spike strictly inside); returns the pair
+    ``(new state, scratch)`` (the buffers swap roles)."""
+    x = math.exp(-dt / tau)
+    s = -math.expm1(-dt / tau)
+    if _sweep(model, S, out, flags, x, s, theta) > 0:
+        for n in range(S.shape[1]):
+            if flags[n]:
+                _exact_end(model, S, out, n, x, s)
+    return out, S
+
+
+@jit
+def _apply_event(model, S, code, in_offsets, in_units, WT, RT):
+    """The jump of event ``code``: a spike of neuron ``code >= 0`` (reset, recurrent weights) or
+    input event ``-1 - code`` (the summed weight columns of its units)."""
+    if code >= 0:
+        _reset(model, S, code)
+        if RT.shape[0] > 0:
+            _add_current(model, S, RT[code])
+    else:
+        k = -1 - code
+        for j in range(in_offsets[k], in_offsets[k + 1]):
+            _add_current(model, S, WT[in_units[j]])
+
+
+# ----------------------------------------------------------------------------- event loop
+
+@jit
+def _run_layer(model, tau, theta, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S,
+               checkpoint_every):
+    """Simulate one layer over ``[0, T]``; see the module docstring. ``S`` is the initial state
+    (modified). Returns spikes, final state, event log, input events processed, status and
+    stop time."""
+    N = S.shape[1]
+    E = ev_times.shape[0]
+    out = np.empty_like(S)
+    flags = np.zeros(N, np.bool_)
+    spike_t = np.empty(budget)
+    spike_n = np.empty(budget, np.int64)
+    max_log = E + budget
+    log_t = np.empty(max_log)
+    log_code = np.empty(max_log, np.int64)
+    K = checkpoint_every
+    ckpt = np.empty((max_log // K + 1, 3, N))
+    ckpt[0] = S
+    n_log = 0
+    n_spk = 0
+    status = 0
+    t_cur = 0.0
+    t_stop = T
+    k = 0
+    while True:
+        last = k >= E
+        t_end = T if last else ev_times[k]
+        dt = t_end - t_cur
+        x = math.exp(-dt / tau)
+        s = -math.expm1(-dt / tau)
+        n_flag = _sweep(model, S, out, flags, x, s, theta)
+        t_best = math.inf
+        who = -1
+        if n_flag > 0:
+            for n in range(N):
+                if flags[n]:
+                    ts = t_cur + _spike_dt(model, S, n, tau, theta)
+                    inside = ts < t_end or (ts == t_end and not last)
+                    if inside and ts < t_best:
+                        t_best = ts
+                        who = n
+                    elif not inside:
+                        _exact_end(model, S, out, n, x, s)
+        if who >= 0:
+            if n_spk == budget:
+                status = 1
+                t_stop = t_best
+                break
+            S, out = _flow_exact(model, S, out, flags, t_best - t_cur, tau, theta)
+            _apply_event(model, S, who, ev_offsets, ev_units, WT, RT)
+            spike_t[n_spk] = t_best
+            spike_n[n_spk] = who
+            n_spk += 1
+            t_cur = t_best
+            code = who
+        else:
+            S, out = out, S
+            t_cur = t_end
+            if last:
+                break
+            code = -1 - k
+            _apply_event(model, S, code, ev_offsets, ev_units, WT, RT)
+            k += 1
+        log_t[n_log] = t_cur
+        log_code[n_log] = code
+        n_log += 1
+        if n_log % K == 0:
+            ckpt[n_log // K] = S
+    return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), S, log_t[:n_log].copy(),
+            log_code[:n_log].copy(), ckpt[:n_log // K + 1].copy(), k, status, t_stop)
+
+
+# ----------------------------------------------------------------------------- results
+
+@dataclass(frozen=True)
+class EventLog:
+    """What a layer did, in O(events) memory.
+
+    ``times[e]`` and ``codes[e]`` for each event ``e`` in order (``code >= 0``: that neuron
+    spiked; ``code = -1 - k``: input event ``k``, whose units are
+    ``input_units[input_offsets[k]:input_offsets[k + 1]]`` at ``input_times[k]``).
+    ``checkpoints[j]`` is the internal layer state after ``j * checkpoint_every`` events
+    (``checkpoints[0]`` the initial state). ``weights_t``/``recurrent_t``: the transposed
+    weights the kernel ran with (row ``u`` = the weights out of presynaptic ``u``; recurrent
+    ``(0, n)`` if none), shared with the backward pass.
+    """
+
+    times: np.ndarray
+    codes: np.ndarray
+    input_times: np.ndarray
+    input_offsets: np.ndarray
+    input_units: np.ndarray
+    checkpoints: np.ndarray
+    checkpoint_every: int
+    weights_t: np.ndarray
+    recurrent_t: np.ndarray
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One spiking layer: spikes in time order, the state at ``T`` (at the last event before
+    ``t_stop`` if the spike budget stopped it) and counters of the events processed."""
+
+    times: np.ndarray
+    units: np.ndarray
+    V: np.ndarray
+    I: np.ndarray
+    n_input_events: int
+    n_spikes: int
+    status: int
+    t_stop: float
+    log: EventLog
+
+    @property
+    def n_events(self):
+        return self.n_input_events + self.n_spikes
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Result of ``simulate``: ``layers[l]`` per spiking layer (last = output), ``status`` 0 if
+    every layer ran to ``T``, 1 if a spike budget stopped one (``message`` says where)."""
+
+    layers: tuple
+    T: float
+    status: int
+    message: str
+
+    @property
+    def output(self):
+        return self.layers[-1]
+
+    @property
+    def n_events(self):
+        return sum(layer.n_events for layer in self.layers)
+
+
+# ----------------------------------------------------------------------------- public API
+
+def simulate(network, params, input_times, input_units, T, *, max_spikes=None,
+             on_budget="warn", initial_state=None, checkpoint_every=None):
+    """Simulate ``network`` exactly over ``[0, T]`` for one input spike train.
+
+    Parameters
+    ----------
+    network : Network
+    params : Params
+        Weights as returned by ``network.init_params``.
+    input_times, input_units : 1-D arrays
+        Input spikes sorted by time (float, >= 0) and their input units (int in
+        ``[0, sizes[0])``). Spikes at ``t >= T`` are ignored; an empty train is legal.
+    T : float
+        Trial length (> 0), in the same unit as ``tau_m``.
+    max_spikes : int or sequence of int, optional
+        Spike budget per layer (default ``100 * n`` for a layer of ``n`` neurons, at least
+        1000). A layer that would exceed it stops at that spike: its ``status`` is 1, ``t_stop``
+        says when, and the results after ``t_stop`` are missing.
+    on_budget : {"warn", "raise", "ignore"}
+        Whether a hit budget issues a ``SpikeBudgetWarning``, raises ``RuntimeError``, or is
+        only reported in ``status`` and ``message``.
+    initial_state : sequence of (V0, I0) per layer, optional
+        Default: every neuron at rest, ``V = I = 0``. QIF accepts ``V0 = -inf`` (just reset).
+    checkpoint_every : int, optional
+        Event-log checkpoint spacing (default: the layer size, so the log stays O(events)).
+
+    >>> import numpy as np, snnexact
+    >>> net = snnexact.Network(snnexact.QIF(tau_m=1.0), (1, 1))
+    >>> p = snnexact.Params(W=(np.array([[3.0]]),), R=(None,))
+    >>> res = snnexact.engine.simulate(net, p, [0.0], [0], T=5.0)
+    >>> res.output.n_spikes
+    1
+    """
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be snnexact.Network, got {type(network).__name__}")
+    W, R = network.check_params(params)
+    times, units = check_input(input_times, input_units, network.sizes[0], T)
+    return simulate_layers(network, W, R, times, units, float(T), network.n_layers,
+                           max_spikes=max_spikes, on_budget=on_budget,
+                           initial_state=initial_state, checkpoint_every=checkpoint_every)
+
+
+def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, on_budget="warn",
+                    initial_state=None, checkpoint_every=None):
+    """``simulate`` on validated arrays, for the first ``n_layers`` spiking layers only (the
+    non-spiking readouts of ``gradients.py`` take the last layer's place)."""
+    budgets = _budgets(network, max_spikes)
+    if on_budget not in ("warn", "raise", "ignore"):
+        raise ValueError(f"on_budget must be 'warn', 'raise' or 'ignore', got {on_budget!r}")
+    neuron = network.neuron
+    model, tau, theta = neuron.model_id, float(neuron.tau_m), float(neuron.theta)
+    if initial_state is not None and len(initial_state) != n_layers:
+        raise ValueError(f"initial_state needs one (V0, I0) pair per simulated spiking layer "
+                         f"({n_layers}), got {len(initial_state)}")
+    layers = []
+    status, message = STATUS_OK, "ok"
+    for l in range(n_layers):
+        n = network.sizes[l + 1]
+        V0, I0 = _initial(initial_state, l, n, neuron)
+        S = _init_state(model, V0, I0)
+        ev_times, offsets = merge_ties(times)
+        WT = np.ascontiguousarray(W[l].T)
+        RT = np.ascontiguousarray(R[l].T) if R[l] is not None else np.empty((0, n))
+        K = int(checkpoint_every) if checkpoint_every is not None else max(n, 16)
+        if K < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
+        sp_t, sp_n, S, log_t, log_c, ckpt, n_in, st, t_stop = _run_layer(
+            model, tau, theta, ev_times, offsets, units, WT, RT, T, budgets[l], S, K)
+        V, I = np.empty(n), np.empty(n)
+        _state_VI(model, S, V, I)
+        log = EventLog(log_t, log_c, ev_times, offsets, units, ckpt, K, WT, RT)
+        layers.append(LayerResult(sp_t, sp_n, V, I, int(n_in), len(sp_t), int(st),
+                                  float(t_stop), log))
+        if st != STATUS_OK and status == STATUS_OK:
+            status = STATUS_BUDGET
+            message = (f"layer {l} hit its spike budget of {budgets[l]} spikes at t = {t_stop:.6g}; "
+                       f"its spikes after that time and everything downstream are incomplete")
+        times, units = sp_t, sp_n
+    if status != STATUS_OK:
+        if on_budget == "raise":
+            raise RuntimeError(message)
+        if on_budget == "warn":
+            warnings.warn(message, SpikeBudgetWarning, stacklevel=3)
+    return SimulationResult(tuple(layers), T, status, message)
+
+
+def _budgets(network, max_spikes):
+    if max_spikes is None:
+        return [max(1000, 100 * n) for n in network.sizes[1:]]
+    if np.ndim(max_spikes) == 0:
+        max_spikes = [max_spikes] * network.n_layers
+    if len(max_spikes) != network.n_layers:
+        raise ValueError(f"max_spikes needs one budget per spiking layer ({network.n_layers})")
+    out = []
+    for b in max_spikes:
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 0:
+            raise ValueError(f"max_spikes must be non-negative integers, got {max_spikes!r}")
+        out.append(int(b))
+    return out
+
+
+def _initial(initial_state, l, n, neuron):
+    if initial_state is None:
+        return np.zeros(n), np.zeros(n)
+    V0, I0 = (np.asarray(a, dtype=np.float64) for a in initial_state[l])
+    if V0.shape != (n,) or I0.shape != (n,):
+        raise ValueError(f"initial_state[{l}] must hold two arrays of shape ({n},)")
+    if not np.all(np.isfinite(I0)):
+        raise ValueError(f"initial_state[{l}] I0 must be finite")
+    if neuron.name == "lif":
+        if not np.all(np.isfinite(V0)) or np.any(V0 >= neuron.theta):
+            raise ValueError(f"initial_state[{l}] V0 must be finite and below theta = {neuron.theta}")
+    elif np.any(np.isnan(V0)) or np.any(V0 == np.inf):
+        raise ValueError(f"initial_state[{l}] V0 must be finite or -inf for QIF")
+    return V0, I0
