@@ -26,7 +26,7 @@ def main():
         p0 = net.init_params(0)
         params = snnexact.Params(tuple(w * SCALES[model] for w in p0.W),
                                  tuple(None if r is None else r * SCALES[model] for r in p0.R))
-        res = snnexact.engine.simulate(net, params, times, units, T)
+        res = snnexact.simulate(net, params, times, units, T)
         W, R = net.check_params(params)
         theta = float(neuron.theta)
         for l in range(net.n_layers):

@@ -136,7 +136,7 @@ def main(argv=None):
                                 tuple(None if r is None else r * k for r in p0.R))
 
                 def call():
-                    return snnexact.engine.simulate(net, params, times, units, T, on_budget="ignore")
+                    return snnexact.simulate(net, params, times, units, T, on_budget="ignore")
 
                 t0 = time.perf_counter()
                 res = call()
@@ -169,7 +169,7 @@ def main(argv=None):
                 if args.compare:
                     # conditioning floor: the same kernel with every input weight one ulp larger
                     pu = Params((np.nextafter(params.W[0], np.inf),) + params.W[1:], params.R)
-                    resu = snnexact.engine.simulate(net, pu, times, units, T, on_budget="ignore")
+                    resu = snnexact.simulate(net, pu, times, units, T, on_budget="ignore")
                     for l, layer in enumerate(resu.layers):
                         key = f"{model}_{config}_{seed}_L{l}"
                         ulp[key + "_t"] = layer.times

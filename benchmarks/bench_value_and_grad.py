@@ -50,7 +50,7 @@ def main(argv=None):
                 loss, grads, ev = snnexact.value_and_grad(net, params, times, units, 0, T)
                 vg.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                snnexact.engine.simulate(net, params, times, units, T)
+                snnexact.simulate(net, params, times, units, T)
                 fw.append(time.perf_counter() - t0)
             tracemalloc.start()
             snnexact.value_and_grad(net, params, times, units, 0, T)

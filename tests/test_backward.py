@@ -24,7 +24,7 @@ def _signature(res):
 
 
 def _loss(net, params, times, units, T, coef):
-    res = snnexact.engine.simulate(net, params, times, units, T, on_budget="ignore", max_spikes=80)
+    res = snnexact.simulate(net, params, times, units, T, on_budget="ignore", max_spikes=80)
     total = 0.0
     for L, (a, b, d) in zip(res.layers, coef):
         V = np.where(np.isfinite(L.V), L.V, 0.0)

@@ -30,29 +30,29 @@ def setup():
 def test_bad_spike_trains(setup, times, units, T, exc, match):
     net, params = setup
     with pytest.raises(exc, match=match):
-        snnexact.engine.simulate(net, params, times, units, T)
+        snnexact.simulate(net, params, times, units, T)
 
 
 def test_bad_params(setup):
     net, params = setup
     bad = snnexact.Params((params.W[0][:, :2], params.W[1]), params.R)
     with pytest.raises(ValueError, match=r"W\[0\] must have shape \(4, 3\)"):
-        snnexact.engine.simulate(net, bad, [0.1], [0], 1.0)
+        snnexact.simulate(net, bad, [0.1], [0], 1.0)
     W0 = params.W[0].copy()
     W0[1, 1] = np.nan
     with pytest.raises(ValueError, match=r"W\[0\]\[1, 1\] is nan"):
-        snnexact.engine.simulate(net, snnexact.Params((W0, params.W[1]), params.R), [0.1], [0], 1.0)
+        snnexact.simulate(net, snnexact.Params((W0, params.W[1]), params.R), [0.1], [0], 1.0)
     R0 = params.R[0].copy()
     R0[2, 2] = 1.0
     with pytest.raises(ValueError, match=r"R\[0\] must have a zero diagonal"):
-        snnexact.engine.simulate(net, snnexact.Params(params.W, (R0, None)), [0.1], [0], 1.0)
+        snnexact.simulate(net, snnexact.Params(params.W, (R0, None)), [0.1], [0], 1.0)
     with pytest.raises(ValueError, match=r"R\[0\] is None but layer 0 is recurrent"):
-        snnexact.engine.simulate(net, snnexact.Params(params.W, (None, None)), [0.1], [0], 1.0)
+        snnexact.simulate(net, snnexact.Params(params.W, (None, None)), [0.1], [0], 1.0)
     with pytest.raises(TypeError, match=r"W\[1\] must be a real array"):
-        snnexact.engine.simulate(net, snnexact.Params((params.W[0], params.W[1].astype(str)), params.R),
+        snnexact.simulate(net, snnexact.Params((params.W[0], params.W[1].astype(str)), params.R),
                           [0.1], [0], 1.0)
     with pytest.raises(TypeError, match="params must be snnexact.Params"):
-        snnexact.engine.simulate(net, params.named(), [0.1], [0], 1.0)
+        snnexact.simulate(net, params.named(), [0.1], [0], 1.0)
 
 
 def test_bad_network():
@@ -69,26 +69,26 @@ def test_bad_network():
 def test_bad_options(setup):
     net, params = setup
     with pytest.raises(ValueError, match="max_spikes"):
-        snnexact.engine.simulate(net, params, [0.1], [0], 1.0, max_spikes=[10])
+        snnexact.simulate(net, params, [0.1], [0], 1.0, max_spikes=[10])
     with pytest.raises(ValueError, match="on_budget"):
-        snnexact.engine.simulate(net, params, [0.1], [0], 1.0, on_budget="sometimes")
+        snnexact.simulate(net, params, [0.1], [0], 1.0, on_budget="sometimes")
     with pytest.raises(ValueError, match=r"initial_state\[0\]"):
-        snnexact.engine.simulate(net, params, [0.1], [0], 1.0,
+        snnexact.simulate(net, params, [0.1], [0], 1.0,
                           initial_state=[(np.zeros(3), np.zeros(4)), (np.zeros(2), np.zeros(2))])
     with pytest.raises(ValueError, match=r"one \(V0, I0\) pair per simulated spiking layer \(2\), got 1"):
-        snnexact.engine.simulate(net, params, [0.1], [0], 1.0, initial_state=[(np.zeros(4), np.zeros(4))])
+        snnexact.simulate(net, params, [0.1], [0], 1.0, initial_state=[(np.zeros(4), np.zeros(4))])
     with pytest.raises(ValueError, match=r"\(2\), got 3"):
-        snnexact.engine.simulate(net, params, [0.1], [0], 1.0,
+        snnexact.simulate(net, params, [0.1], [0], 1.0,
                           initial_state=[(np.zeros(4), np.zeros(4)), (np.zeros(2), np.zeros(2)),
                                          (np.zeros(2), np.zeros(2))])
     lif = snnexact.Network(snnexact.LIF(0.02), (3, 2))
     with pytest.raises(ValueError, match="below theta"):
-        snnexact.engine.simulate(lif, lif.init_params(0), [], [], 1.0,
+        snnexact.simulate(lif, lif.init_params(0), [], [], 1.0,
                           initial_state=[(np.array([1.5, 0.0]), np.zeros(2))])
 
 
 def test_inputs_at_or_after_T_are_ignored(setup):
     net, params = setup
-    a = snnexact.engine.simulate(net, params, [0.1, 0.3], [0, 1], 0.3)
-    b = snnexact.engine.simulate(net, params, [0.1], [0], 0.3)
+    a = snnexact.simulate(net, params, [0.1, 0.3], [0, 1], 0.3)
+    b = snnexact.simulate(net, params, [0.1], [0], 0.3)
     assert a.layers[0].log.input_times.tolist() == b.layers[0].log.input_times.tolist() == [0.1]

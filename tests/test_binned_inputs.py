@@ -21,13 +21,13 @@ def test_binned_input_equals_summed_weight_columns(model, seed):
     bt, bu = Bin(T / n_bins)(times, units)
     net = snnexact.Network(neuron, (n_in, 5, 3))
     params = net.init_params(seed, w_mean=0.2 * net.kick, w_std=0.3 * net.kick)
-    res = snnexact.engine.simulate(net, params, bt, bu, T)
+    res = snnexact.simulate(net, params, bt, bu, T)
     # the same input as one virtual unit per non-empty bin: column W0 @ c_b, one spike at t_b
     edges = np.unique(bt)
     counts = np.stack([np.bincount(bu[bt == e], minlength=n_in) for e in edges], axis=1)
     virtual = snnexact.Network(neuron, (edges.size, 5, 3))
     vparams = snnexact.Params((params.W[0] @ counts, params.W[1]), params.R)
-    ref = snnexact.engine.simulate(virtual, vparams, edges, np.arange(edges.size), T)
+    ref = snnexact.simulate(virtual, vparams, edges, np.arange(edges.size), T)
     assert sum(L.n_spikes for L in res.layers) > 0, "the case should spike"
     for got, want in zip(res.layers, ref.layers):
         np.testing.assert_array_equal(got.units, want.units)

@@ -129,7 +129,7 @@ def test_gradients_finite_for_silent_networks(model):
 def _qif_critical_weight(net, t_in, T):
     """The single-kick weight whose spike lies at T (bisection to adjacent floats)."""
     def t_spike(w):
-        res = snnexact.engine.simulate(net, snnexact.Params((np.array([[w]]),), (None,)), [t_in], [0],
+        res = snnexact.simulate(net, snnexact.Params((np.array([[w]]),), (None,)), [t_in], [0],
                                 100.0 * T)
         return res.output.times[0] if res.output.n_spikes else math.inf
     lo, hi = math.pi ** 2 / 4, 100.0  # the spike time decreases with the weight

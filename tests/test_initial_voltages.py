@@ -36,7 +36,7 @@ def test_initial_voltage_gradient_matches_finite_differences(case):
 def test_initial_voltages_change_the_simulation_and_are_checked():
     net, params, times, units, T, rng = random_case("qif", 1, (3, 4, 2), False, 8, w_mean=0.3)
     p = with_v0(net, params, rng, "first_spike")
-    same = snnexact.engine.simulate(net, params, times, units, T, initial_state=net.initial_state(p))
+    same = snnexact.simulate(net, params, times, units, T, initial_state=net.initial_state(p))
     ev = snnexact.evaluate(net, p, times, units, 0, T)
     for a, b in zip(same.layers, ev.simulation.layers):
         np.testing.assert_array_equal(a.times, b.times)

@@ -56,7 +56,7 @@ def test_branch_against_ode_oracle(model, V0, I0, T, branch):
     params = snnexact.Params((np.zeros((1, 1)),), (None,))
     init = [(np.array([V0]), np.array([I0]))]
     ref = oracle("ode", net, params, [], [], T, init)[0]
-    res = snnexact.engine.simulate(net, params, [], [], T, initial_state=init).output
+    res = snnexact.simulate(net, params, [], [], T, initial_state=init).output
     # kernel vs oracle: spikes and end state
     assert res.n_spikes == len(ref.times), branch
     assert np.all(scaled_error(res.times, ref.times, SPIKE_TIME_RTOL, SPIKE_TIME_ATOL) <= 1)
@@ -129,7 +129,7 @@ def test_layer_kernel_matches_scalar_verbs(model, V0, I0, T):
     assume(abs(dt - T) > 1e-6 * T)
     net = snnexact.Network(_neuron(model), (1, 1))
     params = snnexact.Params((np.zeros((1, 1)),), (None,))
-    res = snnexact.engine.simulate(net, params, [], [], T,
+    res = snnexact.simulate(net, params, [], [], T,
                             initial_state=[(np.array([V0]), np.array([I0]))]).output
     if dt < T:
         assert res.n_spikes >= 1

@@ -26,7 +26,7 @@ READOUTS = ["integral", "max_voltage"]
 
 
 def _hidden_state(net, params, times, units, T):
-    res = snnexact.engine.simulate(net, params, times, units, T)
+    res = snnexact.simulate(net, params, times, units, T)
     hidden = res.layers[:net.n_layers - 1]
     return hidden, rate_pass(params.W[:-1], params.R[:-1], [L.V for L in hidden],
                              [L.I for L in hidden], net.neuron.tau_m)
@@ -152,7 +152,7 @@ def test_window_loss_is_continuous_where_spikes_cross_T_and_the_window_end(reado
         W0 = params.W[0].copy()
         W0[0, :] = a
         p = snnexact.Params((W0, V1, params.W[1]), (None, None, None))
-        return snnexact.engine.simulate(deep, p, times, units, T).layers[0].n_spikes
+        return snnexact.simulate(deep, p, times, units, T).layers[0].n_spikes
 
     steps = loss_step_at_count_change(upstream_count, upstream, alphas)
     assert steps and max(steps) < 1e-9, f"{readout}: jump where an upstream spike crosses T"

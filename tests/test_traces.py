@@ -11,7 +11,7 @@ from helpers import random_case
 @pytest.mark.parametrize("model", ["lif", "qif"])
 def test_trace_ends_at_the_simulated_state_and_starts_at_rest(model):
     net, params, times, units, T, _ = random_case(model, 4, (3, 4, 2), True, 12)
-    res = snnexact.engine.simulate(net, params, times, units, T, on_budget="ignore")
+    res = snnexact.simulate(net, params, times, units, T, on_budget="ignore")
     for layer, n in ((0, 4), (1, 2)):
         tr = voltage_trace(net, res, layer, list(range(n)), np.array([0.0, T]))
         assert np.all(tr[:, 0] == 0.0)
@@ -20,7 +20,7 @@ def test_trace_ends_at_the_simulated_state_and_starts_at_rest(model):
 
 def test_lif_trace_stays_below_threshold_and_touches_it_at_spikes():
     net, params, times, units, T, _ = random_case("lif", 1, (3, 4, 2), False, 12)
-    res = snnexact.engine.simulate(net, params, times, units, T, on_budget="ignore")
+    res = snnexact.simulate(net, params, times, units, T, on_budget="ignore")
     hidden = res.layers[0]
     assert hidden.n_spikes > 0
     grid = np.linspace(0.0, T, 2001)

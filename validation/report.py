@@ -107,7 +107,7 @@ def check_ode(n_cases, rng):
     for i in range(n_cases):
         model = ("lif", "qif")[i % 2]
         net, params, times, units, T = _random_network(rng, model)
-        res = snnexact.engine.simulate(net, params, times, units, T, on_budget="raise")
+        res = snnexact.simulate(net, params, times, units, T, on_budget="raise")
         ref = _oracle(reference.simulate_ode, net, params, times, units, T)
         counts = [np.bincount(L.units, minlength=n) for L, n in zip(ref, net.sizes[1:])]
         ill = False
@@ -399,7 +399,7 @@ def check_speed(reps):
         fwd, both = [], []
         for _ in range(reps):     # the median of the repetitions (robust on a shared machine)
             t0 = time.perf_counter()
-            res = snnexact.engine.simulate(net, params, times, units, 0.5, on_budget="ignore")
+            res = snnexact.simulate(net, params, times, units, 0.5, on_budget="ignore")
             fwd.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             snnexact.value_and_grad(net, params, times, units, 0, 0.5, on_budget="ignore")

@@ -290,7 +290,7 @@ def simulate(network, params, input_times, input_units, T, *, max_spikes=None,
     >>> import numpy as np, snnexact
     >>> net = snnexact.Network(snnexact.QIF(tau_m=1.0), (1, 1))
     >>> p = snnexact.Params(W=(np.array([[3.0]]),), R=(None,))
-    >>> res = snnexact.engine.simulate(net, p, [0.0], [0], T=5.0)
+    >>> res = snnexact.simulate(net, p, [0.0], [0], T=5.0)
     >>> res.output.n_spikes
     1
     """
