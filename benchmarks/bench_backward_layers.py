@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_forward import DEFAULT_DATA, N_HID, N_IN, N_OUT, SCALES, TAU_M, T, load_sample  # noqa: E402
 
 import snnexact  # noqa: E402
-from snnexact.engine.backward import _replay, backward_layer  # noqa: E402
+from snnexact.engine.backward import backward_layer  # noqa: E402
+from snnexact.engine.simulate import replay as replay_states  # noqa: E402
 
 
 def main():
@@ -28,7 +29,7 @@ def main():
                                  tuple(None if r is None else r * SCALES[model] for r in p0.R))
         res = snnexact.simulate(net, params, times, units, T)
         W, R = net.check_params(params)
-        theta = float(neuron.theta)
+        p = neuron.kernel
         for l in range(net.n_layers):
             log, n = res.layers[l].log, net.sizes[l + 1]
             WT = np.ascontiguousarray(W[l].T)
@@ -39,12 +40,12 @@ def main():
                 Vb, Ib = np.empty((K + 1, n)), np.empty((K + 1, n))
                 for seg in range(E // K + 1):
                     a, b = seg * K, min(seg * K + K, E)
-                    _replay(neuron.model_id, log.checkpoints[seg].copy(), log.times, log.codes,
-                            a, b, 0.0 if a == 0 else log.times[a - 1], log.input_offsets,
-                            log.input_units, WT, RT, TAU_M, theta, Vb, Ib)
+                    replay_states(p, log.checkpoints[seg].copy(), log.times, log.codes, a, b,
+                                  0.0 if a == 0 else log.times[a - 1], log.input_offsets,
+                                  log.input_units, WT, RT, Vb, Ib)
 
             def backward():
-                backward_layer(neuron.model_id, TAU_M, theta, log.times, log.codes,
+                backward_layer(p, log.times, log.codes,
                                log.input_offsets, log.input_units, log.checkpoints, K, WT, RT, T,
                                np.zeros(res.layers[l].n_spikes), np.zeros(n), np.zeros(n),
                                np.zeros_like(WT), np.zeros_like(RT),

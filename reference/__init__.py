@@ -9,6 +9,6 @@ fast Numba code cannot pass both:
 * ``reference.lif_general`` -- flow and spike-time oracles of the LIF with any ``tau_s``.
 """
 from .closed_form import LayerResult, simulate_closed_form
-from .ode import simulate_ode
+from .ode import LIFSpec, simulate_ode
 
 __all__ = ["LayerResult", "simulate_closed_form", "simulate_ode"]

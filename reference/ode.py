@@ -9,6 +9,9 @@ State per neuron, integrated for a whole layer at once between events (DOP853, r
     QIF:  tau dphi/dt = (1 - cos phi) + (I - 1/4)(1 + cos phi)  spike: phi up through pi, -> -pi
     both: tau dI/dt   = -2 I   (I is integrated numerically too, not taken from exp(-2 t / tau))
 
+    general LIF (``simulate_ode(..., lif=LIFSpec(tau_s, v_leak, v_reset, r))``):
+          tau dV/dt = (v_leak - V) + r I,   tau_s dI/dt = -I,   reset V -> v_reset
+
 The QIF is integrated in its theta-neuron form V - 1/2 = tan(phi / 2), where the spike (V = +inf,
 phi = pi) is a regular point and the reset V = -inf is phi = -pi, so initial states V0 = -inf need
 no special case. V at T is recovered as 1/2 + tan(phi / 2) (phi = -pi gives -inf exactly).
@@ -32,6 +35,7 @@ a spike at t >= T is not recorded. (Exact ties are reproduced only up to the int
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -39,7 +43,7 @@ from scipy.optimize import brentq
 
 from .closed_form import LayerResult, MAX_SPIKES_PER_LAYER, _check_inputs, _group_events
 
-__all__ = ["simulate_ode", "ODE_RTOL", "ODE_ATOL"]
+__all__ = ["simulate_ode", "LIFSpec", "ODE_RTOL", "ODE_ATOL"]
 
 ODE_RTOL = 1e-13
 ODE_ATOL = 1e-13
@@ -47,12 +51,22 @@ _METHOD = "DOP853"
 _EPS = np.finfo(np.float64).eps
 
 
-def _make_rhs(model, n, tau):
+class LIFSpec(NamedTuple):
+    """The general LIF's extra parameters (the default is ``tau_s = tau / 2``, 0, 0, 1)."""
+    tau_s: float
+    v_leak: float = 0.0
+    v_reset: float = 0.0
+    r: float = 1.0
+
+
+def _make_rhs(model, n, tau, spec):
     inv_tau = 1.0 / tau
     if model == "lif":
+        inv_s = 1.0 / spec.tau_s
+
         def rhs(t, y):
             v, i = y[:n], y[n:]
-            return np.concatenate(((-v + i) * inv_tau, -2.0 * i * inv_tau))
+            return np.concatenate((((spec.v_leak - v) + spec.r * i) * inv_tau, -i * inv_s))
     else:
         def rhs(t, y):
             phi, i = y[:n], y[n:]
@@ -62,7 +76,7 @@ def _make_rhs(model, n, tau):
     return rhs
 
 
-def _make_events(model, n, z_thr):
+def _make_events(model, n, z_thr, spec):
     events = []
     for k in range(n):
         def crossing(t, y, k=k):
@@ -73,7 +87,7 @@ def _make_events(model, n, z_thr):
     if model == "lif":
         for k in range(n):
             def local_max(t, y, k=k):       # proportional to dV/dt
-                return y[n + k] - y[k]
+                return (spec.v_leak - y[k]) + spec.r * y[n + k]
             local_max.terminal = False
             local_max.direction = -1.0
             events.append(local_max)
@@ -93,17 +107,17 @@ def _crossing_time(dense, k, z_thr, t_lo, t_hi):
     return brentq(f, t_lo, t_hi, xtol=1e-300, rtol=4 * _EPS, maxiter=500)
 
 
-def _simulate_layer(model, tau, w, r, events, T, theta, v_init, i_init, rtol, atol):
+def _simulate_layer(model, tau, w, r, events, T, theta, v_init, i_init, rtol, atol, spec):
     n = w.shape[0]
     if model == "lif":
         z = v_init.astype(np.float64).copy()
-        z_thr, z_reset = theta, 0.0
+        z_thr, z_reset = theta, spec.v_reset
     else:
         z = 2.0 * np.arctan(v_init - 0.5)    # V = -inf -> phi = -pi exactly
         z_thr, z_reset = math.pi, -math.pi
     y = np.concatenate((z, i_init.astype(np.float64)))
-    rhs = _make_rhs(model, n, tau)
-    ev_funcs = _make_events(model, n, z_thr)
+    rhs = _make_rhs(model, n, tau, spec)
+    ev_funcs = _make_events(model, n, z_thr, spec)
     out_t: list[float] = []
     out_u: list[int] = []
 
@@ -181,18 +195,23 @@ def _simulate_layer(model, tau, w, r, events, T, theta, v_init, i_init, rtol, at
                        units=np.asarray(out_u, dtype=np.int64), V=v_T, I=i_T)
 
 
-def simulate_ode(model, tau_m, W, R, input_times, input_units, T, theta=1.0, V0=None, I0=None):
-    """Same interface and result as reference.simulate_closed_form, by numerical integration.
+def simulate_ode(model, tau_m, W, R, input_times, input_units, T, theta=1.0, V0=None, I0=None,
+                 lif=None):
+    """Same interface and result as reference.simulate_closed_form, by numerical integration;
+    ``lif`` (a ``LIFSpec``) selects the general LIF (model ``"lif"`` only).
 
     Returns a list of LayerResult (times, units, V, I), one per spiking layer; V and I at time T.
     """
     model, tau, W, R, times, units, T, theta, V0, I0 = _check_inputs(
         model, tau_m, W, R, input_times, input_units, T, theta, V0, I0)
+    if lif is not None and model != "lif":
+        raise ValueError("lif= applies to model 'lif' only")
+    spec = LIFSpec(tau / 2) if lif is None else LIFSpec(*lif)
     results = []
     for l, w in enumerate(W):
         events = _group_events(times, units, T)
         res = _simulate_layer(model, tau, w, R[l], events, T, theta, V0[l], I0[l],
-                              ODE_RTOL, ODE_ATOL)
+                              ODE_RTOL, ODE_ATOL, spec)
         results.append(res)
         times, units = res.times, res.units
     return results

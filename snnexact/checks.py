@@ -1,4 +1,6 @@
 """Argument validation shared by the public functions: errors name the argument."""
+import math
+
 import numpy as np
 
 
@@ -32,3 +34,22 @@ def check_fields(prefix, obj, checks):
     for name, ok, want in checks:
         if not ok:
             raise ValueError(f"{prefix}: {name} must be {want}, got {getattr(obj, name)!r}")
+
+
+def finite_real(name, value):
+    """``value`` as a float if it is a finite real number; else a ``TypeError`` or
+    ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+def positive_real(name, value):
+    """``value`` as a float if it is a finite real number > 0; else a ``TypeError`` or
+    ``ValueError`` naming ``name``."""
+    value = finite_real(name, value)
+    if not value > 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return value

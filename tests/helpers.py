@@ -8,9 +8,30 @@ from tolerances import (CONDITION_PERTURBATION, SPIKE_TIME_ATOL, SPIKE_TIME_RTOL
                         STATE_RTOL, scaled_error)
 
 
+# general-ratio LIF variants (issue 11 targets): name -> (tau_s / tau_m, v_leak, v_reset, r)
+GENERAL_LIF = {"lif-ts0.1": (0.1, 0.0, 0.0, 1.0), "lif-ts0.25": (0.25, 0.0, 0.0, 1.0),
+               "lif-ts0.9": (0.9, 0.0, 0.0, 1.0), "lif-ts1.0": (1.0, 0.0, 0.0, 1.0),
+               "lif-leaky": (0.25, -0.3, 0.2, 1.5)}
+
+
+def make_neuron(model, tau):
+    """``"lif"``, ``"qif"`` or a ``GENERAL_LIF`` name with membrane time constant ``tau``."""
+    if model in GENERAL_LIF:
+        ratio, v_leak, v_reset, r = GENERAL_LIF[model]
+        return snnexact.LIF(tau, tau_s=ratio * tau, v_leak=v_leak, v_reset=v_reset, r=r)
+    return snnexact.LIF(tau) if model == "lif" else snnexact.QIF(tau)
+
+
 def oracle(kind, net, params, times, units, T, initial_state=None, scale=1.0):
-    """Run ``reference.simulate_closed_form`` (kind="closed") or ``simulate_ode`` (kind="ode")."""
+    """Run ``reference.simulate_closed_form`` (kind="closed") or ``simulate_ode`` (kind="ode";
+    the only oracle of the general-ratio LIF)."""
     fn = {"closed": reference.simulate_closed_form, "ode": reference.simulate_ode}[kind]
+    nrn = net.neuron
+    extra = {}
+    if nrn.name == "lif" and not nrn.closed_form:
+        if kind != "ode":
+            raise ValueError("the general-ratio LIF has only the ODE oracle")
+        extra["lif"] = reference.LIFSpec(nrn.synaptic_tau, nrn.v_leak, nrn.v_reset, nrn.r)
     V0 = I0 = None
     if initial_state is not None:
         V0 = [np.asarray(v, float) for v, _ in initial_state]
@@ -19,7 +40,7 @@ def oracle(kind, net, params, times, units, T, initial_state=None, scale=1.0):
     R = [None if r is None else r * scale for r in params.R]
     theta = net.neuron.theta if net.neuron.name == "lif" else 1.0
     return fn(net.neuron.name, net.neuron.tau_m, W, R, np.asarray(times, float),
-              np.asarray(units, np.int64), T, theta=theta, V0=V0, I0=I0)
+              np.asarray(units, np.int64), T, theta=theta, V0=V0, I0=I0, **extra)
 
 
 def spike_counts(layers, sizes):
@@ -72,14 +93,12 @@ def richardson_derivative(f, x0, h, same):
 def random_case(model, seed, sizes, recurrent, n_spikes, T=1.0, tau=0.3, w_mean=0.5, w_std=0.8,
                 r_std=0.4, t_frac=0.8):
     """A network that fires: weights ``N(w_mean k, (w_std k)^2)`` around the single kick ``k``
-    that fires a neuron from rest (LIF 4 theta, QIF pi^2/4), recurrent ``N(0, (r_std k)^2)``,
+    that fires a neuron from rest (LIF 4 theta, QIF pi^2/4; ``net.kick``), recurrent ``N(0, (r_std k)^2)``,
     and ``n_spikes`` uniform input spikes in ``[0, t_frac T)``. Returns
     ``(net, params, times, units, T, rng)`` with ``rng`` ready for further draws."""
-    import math
     rng = np.random.default_rng(seed)
-    neuron = snnexact.LIF(tau) if model == "lif" else snnexact.QIF(tau)
-    net = snnexact.Network(neuron, sizes, recurrent=recurrent)
-    kick = 4.0 if model == "lif" else math.pi ** 2 / 4
+    net = snnexact.Network(make_neuron(model, tau), sizes, recurrent=recurrent)
+    kick = net.kick
     W, R = [], []
     for l in range(net.n_layers):
         W.append(rng.normal(w_mean * kick, w_std * kick, (sizes[l + 1], sizes[l])))

@@ -8,10 +8,12 @@ from hypothesis import assume, given, strategies as st
 
 from reference import adjoint as twin
 from snnexact.engine.neurons import lif, lif_adjoint, qif, qif_adjoint
+from snnexact.engine.neurons.lif import LIFKernel
 
 from tolerances import ADJOINT_TWIN_ATOL, ADJOINT_TWIN_RTOL, scaled_error
 
 TAU = 0.7
+QK = qif.QIFKernel(TAU)
 finite = dict(allow_nan=False, allow_infinity=False)
 
 
@@ -27,7 +29,7 @@ def assert_twin(got, ref):
 @given(V0=st.floats(-3, 0.99, **finite), I0=st.floats(-8, 30, **finite),
        dt=st.floats(0, 5, **finite))
 def test_lif_flow_grad(V0, I0, dt):
-    assert_twin(lif_adjoint.flow_grad(V0, I0, dt, TAU), twin.lif_flow_grad(V0, I0, dt, TAU))
+    assert_twin(lif_adjoint.flow_grad(LIFKernel(TAU, 1.0), V0, I0, dt), twin.lif_flow_grad(V0, I0, dt, TAU))
 
 
 @given(V0=st.floats(-3, 0.99, **finite), I0=st.floats(-8, 30, **finite),
@@ -35,7 +37,7 @@ def test_lif_flow_grad(V0, I0, dt):
 def test_lif_spike_time_grad(V0, I0, theta):
     """Spiking (implicit-function rule vs complex step through the root) and silent cases."""
     assume(V0 < theta)
-    got = lif_adjoint.spike_time_grad(V0, I0, TAU, theta)
+    got = lif_adjoint.spike_time_grad(LIFKernel(TAU, theta), V0, I0)
     ref = twin.lif_spike_time_grad(V0, I0, TAU, theta)
     assert (got[0] == math.inf) == (ref[0] == math.inf)
     if got[0] < math.inf:  # away from grazing, where both diverge like 1/sqrt(D)
@@ -48,12 +50,13 @@ def test_lif_interval_vjp(data, n, dt):
     arr = st.lists(st.floats(-3, 3, **finite), min_size=n, max_size=n)
     V0, I0, lamV, lamI = (np.array(data.draw(arr)) for _ in range(4))
     m = data.draw(st.integers(-1, n - 1))  # -1: no neuron spikes at the end
-    if m >= 0:
-        lamV[m] = 0.0  # the reset has zeroed it already (kernel precondition)
     x = math.exp(-dt / TAU)
+    lv, li = lamV.copy(), lamI.copy()  # the kernel erases lamV[m] (the reset) itself
+    g = lif_adjoint.interval_vjp(LIFKernel(TAU, 1.0), V0, I0, lv, li, x, -math.expm1(-dt / TAU),
+                                 dt, m, np.zeros(n, np.bool_), np.zeros(n))
+    if m >= 0:
+        lamV[m] = 0.0  # the reset zeroes it before the pull-back
     ref = twin.lif_interval_vjp(V0, I0, lamV, lamI, x, TAU, m)
-    lv, li = lamV.copy(), lamI.copy()
-    g = lif_adjoint.interval_vjp(V0, I0, lv, li, x, TAU, m, np.zeros(n))
     assert_twin(lv, ref[0])
     assert_twin(li, ref[1])
     assert scaled_error(g, ref[2], ADJOINT_TWIN_RTOL,
@@ -78,14 +81,14 @@ starts = st.one_of(st.floats(-3, 3, **finite), st.just(-math.inf))
 def test_qif_flow_grad(V0, I0, frac, dt_max):
     """All flow branches and the reset start; dt stops short of any blow-up."""
     assume(V0 == -math.inf or abs(V0 * V0 + I0) > 1e-2)  # the twin's f(u0) = 0 at a fixed point
-    dt = min(dt_max, frac * qif.next_spike_time(V0, I0, TAU))
-    assert_twin(qif_adjoint.flow_grad(V0, I0, dt, TAU), twin.qif_flow_grad(V0, I0, dt, TAU))
+    dt = min(dt_max, frac * qif.next_spike_time(QK, V0, I0))
+    assert_twin(qif_adjoint.flow_grad(QK, V0, I0, dt), twin.qif_flow_grad(V0, I0, dt, TAU))
 
 
 @given(V0=starts, I0=currents)
 def test_qif_spike_time_grad(V0, I0):
     assume(V0 == -math.inf or abs(V0 * V0 + I0) > 1e-2)
-    got = qif_adjoint.spike_time_grad(V0, I0, TAU)
+    got = qif_adjoint.spike_time_grad(QK, V0, I0)
     ref = twin.qif_spike_time_grad(V0, I0, TAU)
     assert (got[0] == math.inf) == (ref[0] == math.inf)
     assert_twin(got, ref)
@@ -95,13 +98,13 @@ def test_qif_spike_time_grad(V0, I0):
        frac=st.floats(0.01, 1.0, **finite), spiking=st.booleans())
 def test_qif_one_vjp(V0, I0, lv, li, frac, spiking):
     assume(V0 == -math.inf or abs(V0 * V0 + I0) > 1e-2)
-    t_spike = qif.next_spike_time(V0, I0, TAU)
+    t_spike = qif.next_spike_time(QK, V0, I0)
     if spiking:
         assume(t_spike < math.inf)
         dt, lv = t_spike, 0.0
     else:
         dt = min(3.0, 0.9 * frac * t_spike)
-    assert_twin(qif_adjoint._one_vjp(V0, I0, lv, li, dt, TAU, spiking),
+    assert_twin(qif_adjoint.one_vjp(QK, V0, I0, lv, li, dt, spiking),
                 twin.qif_one_vjp(V0, I0, lv, li, dt, TAU, spiking))
 
 
@@ -114,7 +117,7 @@ def test_qif_interval_vjp(dt, data, n):
     I0 = np.array(data.draw(st.lists(currents, min_size=n, max_size=n)))
     lamV, lamI = (np.array(data.draw(st.lists(st.floats(-2, 2, **finite), min_size=n,
                                                 max_size=n))) for _ in range(2))
-    t_spike = np.array([qif.next_spike_time(v, c, TAU) for v, c in zip(V0, I0)])
+    t_spike = np.array([qif.next_spike_time(QK, v, c) for v, c in zip(V0, I0)])
     assume(np.all((V0 == -math.inf) | (np.abs(V0 * V0 + I0) > 1e-2)))
     m = data.draw(st.integers(-1, n - 1))
     if m >= 0:  # neuron m spikes exactly at the end: the interval is its spike time
@@ -129,7 +132,7 @@ def test_qif_interval_vjp(dt, data, n):
     s = -math.expm1(-dt / TAU)
     ref = twin.qif_interval_vjp(V0, I0, lamV, lamI, dt, TAU, m)
     lv, li = lamV.copy(), lamI.copy()
-    g = qif_adjoint.interval_vjp(V0, I0, lv, li, x, s, dt, TAU, m, np.zeros(n, np.bool_),
+    g = qif_adjoint.interval_vjp(QK, V0, I0, lv, li, x, s, dt, m, np.zeros(n, np.bool_),
                                  np.zeros(n))
     assert_twin(lv, ref[0])
     assert_twin(li, ref[1])

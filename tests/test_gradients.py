@@ -186,7 +186,8 @@ def test_grazing_lif_crossing_is_reported_not_clamped():
         assert ev.simulation.output.n_spikes == 1 and np.isfinite(grads.W[0]).all()
         sens.append(ev.spike_time_sensitivity[0])
         from snnexact.engine.neurons import lif_adjoint
-        _, dt_dV0, _ = lif_adjoint.spike_time_grad(0.0, 4.0 * (1 + eps), 1.0, 1.0)
+        from snnexact.engine.neurons.lif import LIFKernel
+        _, dt_dV0, _ = lif_adjoint.spike_time_grad(LIFKernel(1.0, 1.0), 0.0, 4.0 * (1 + eps))
         assert sens[-1] == pytest.approx(abs(dt_dV0), rel=1e-12)
     # D = w (w - 4) ~ 16 eps: sensitivity ~ eps^(-1/2), so x100 smaller eps -> x10 larger
     assert sens[1] / sens[0] == pytest.approx(10.0, rel=0.05)

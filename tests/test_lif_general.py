@@ -7,9 +7,11 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from reference import lif_general as ref
+import snnexact
 from snnexact.engine.neurons import lif
-from snnexact.engine.neurons.lif_general import (LIFGeneral, bracketed_spike_time, flow, flow_grad,
-                                          next_spike_time, reset, spike_time_grad)
+from snnexact.engine.neurons.lif_general import (LIFGeneralKernel, bracketed_spike_time, flow,
+                                                 reset, spike_time_within)
+from snnexact.engine.neurons.lif_general_adjoint import flow_grad, spike_time_grad_within
 
 from tolerances import (BRACKET_VS_CLOSED_RTOL, FD_GRAD_ATOL, FD_GRAD_RTOL, FD_STEP,
                         ODE_CROSSING_V_ATOL, SEMIGROUP_RTOL, SPIKE_TIME_ATOL, SPIKE_TIME_RTOL,
@@ -24,8 +26,15 @@ finite = dict(allow_nan=False, allow_infinity=False)
 def neurons(draw, ratio):
     tau_m = draw(st.floats(0.5, 2.0, **finite))
     theta = draw(st.floats(0.5, 2.0, **finite))
-    return LIFGeneral(tau_m, ratio * tau_m, theta, v_leak=draw(st.floats(-1.0, 0.5)) * theta,
-                      v_reset=draw(st.floats(-1.0, 0.5)) * theta, r=draw(st.floats(0.5, 2.0)))
+    return snnexact.LIF(tau_m, theta, tau_s=ratio * tau_m,
+                        v_leak=draw(st.floats(-1.0, 0.5)) * theta,
+                        v_reset=draw(st.floats(-1.0, 0.5)) * theta, r=draw(st.floats(0.5, 2.0)))
+
+
+def general(nrn):
+    """The general kernel parameters of ``nrn`` (also where ``LIF`` would run the closed form)."""
+    return LIFGeneralKernel(nrn.tau_m, nrn.synaptic_tau, nrn.theta, nrn.v_leak, nrn.v_reset,
+                            nrn.r)
 
 
 def current(data, ratio, low=-3.0):
@@ -34,7 +43,7 @@ def current(data, ratio, low=-3.0):
 
 
 def oracle_args(nrn):
-    return nrn.tau_m, nrn.tau_s, nrn.theta, nrn.v_leak, nrn.r
+    return nrn.tau_m, nrn.synaptic_tau, nrn.theta, nrn.v_leak, nrn.r
 
 
 def vdot(nrn, V, I):
@@ -49,7 +58,7 @@ def test_spike_time_against_oracles(ratio, data, v0):
     nrn = data.draw(neurons(ratio))
     i0 = current(data, ratio)
     V0, H = v0 * nrn.theta, 5.0 * nrn.tau_m
-    t = next_spike_time(V0, i0, H, nrn.p)
+    t = spike_time_within(general(nrn), V0, i0, H)
     t_dense = ref.dense_spike_time(V0, i0, H, *oracle_args(nrn))
     if t_dense < math.inf:
         V, I = ref.closed_flow(V0, i0, t_dense, nrn.tau_m, nrn.tau_s, nrn.v_leak, nrn.r)
@@ -83,7 +92,7 @@ def test_grazing_crossings(ratio, eps, data, lead):
     nrn = data.draw(neurons(ratio))
     V0, I0 = grazing_state(nrn, eps, lead)
     H = 5.0 * nrn.tau_m
-    t = next_spike_time(V0, I0, H, nrn.p)
+    t = spike_time_within(general(nrn), V0, I0, H)
     t_dense = ref.dense_spike_time(V0, I0, H, *oracle_args(nrn))
     t_ode = ref.ode_spike_time(V0, I0, H, *oracle_args(nrn))
     if eps < 0:
@@ -100,18 +109,19 @@ def test_grazing_crossings(ratio, eps, data, lead):
        tau=st.floats(0.5, 2.0, **finite), theta=st.floats(0.5, 2.0, **finite),
        dt=st.floats(0.0, 5.0, **finite))
 def test_ratio_half_is_the_lif_closed_form(v0, i0, tau, theta, dt):
-    """At tau_s = tau_m/2 the fast path is lif.py bit for bit, and the general route (kernel K,
-    bracketed root) agrees with it to rounding."""
-    p = LIFGeneral(tau, tau / 2, theta).p
+    """At tau_s = tau_m/2 ``LIF`` runs lif.py, and the general route (kernel K, bracketed root)
+    agrees with it to rounding."""
+    assert isinstance(snnexact.LIF(tau, theta, tau_s=tau / 2).kernel, lif.LIFKernel)
+    p = LIFGeneralKernel(tau, tau / 2, theta, 0.0, 0.0, 1.0)
     V0, H = v0 * theta, 5.0 * tau
-    assert flow(V0, i0, dt, p) == lif.flow(V0, i0, dt, tau)
-    t_cf = lif.next_spike_time(V0, i0, tau, theta)
-    assert next_spike_time(V0, i0, H, p) == (t_cf if t_cf <= H else math.inf)
+    want = lif.flow(lif.LIFKernel(tau, theta), V0, i0, dt)
+    assert scaled_error(flow(p, V0, i0, dt), want, 1e-14, 1e-15).max() <= 1
+    t_cf = lif.next_spike_time(lif.LIFKernel(tau, theta), V0, i0)
     x = math.exp(-dt / tau)
-    assert scaled_error(flow_grad(V0, i0, dt, p)[3], x - x * x, 1e-14, 1e-16) <= 1
-    t = bracketed_spike_time(V0, i0, H, p)
+    assert scaled_error(flow_grad(p, V0, i0, dt)[3], x - x * x, 1e-14, 1e-16) <= 1
+    t = bracketed_spike_time(p, V0, i0, H)
     if t_cf < H:
-        V, I = lif.flow(V0, i0, t_cf, tau)
+        V, I = lif.flow(lif.LIFKernel(tau, theta), V0, i0, t_cf)
         assume(abs(I - V) > 1e-3)  # tau dV/dt: away from grazing
     assert (t == math.inf) == (t_cf >= H)
     if t < math.inf:
@@ -126,7 +136,7 @@ def test_flow_against_oracles(ratio, data, v0, i0, dt):
     ODE integration."""
     nrn = data.draw(neurons(ratio))
     V0 = v0 * nrn.theta
-    got = flow(V0, i0, dt, nrn.p)
+    got = flow(general(nrn), V0, i0, dt)
     tau_s = nrn.tau_m if abs(ratio - 1) < 1e-6 else nrn.tau_s
     want = ref.closed_flow(V0, i0, dt, nrn.tau_m, tau_s, nrn.v_leak, nrn.r)
     assert scaled_error(got, want, STATE_RTOL, STATE_ATOL).max() <= 1
@@ -139,8 +149,8 @@ def test_flow_against_oracles(ratio, data, v0, i0, dt):
        d1=st.floats(0.0, 3.0, **finite), d2=st.floats(0.0, 3.0, **finite))
 def test_flow_is_a_semigroup(ratio, data, v0, i0, d1, d2):
     nrn = data.draw(neurons(ratio))
-    V1, I1 = flow(v0 * nrn.theta, i0, d1, nrn.p)
-    assert scaled_error(flow(V1, I1, d2, nrn.p), flow(v0 * nrn.theta, i0, d1 + d2, nrn.p),
+    V1, I1 = flow(general(nrn), v0 * nrn.theta, i0, d1)
+    assert scaled_error(flow(general(nrn), V1, I1, d2), flow(general(nrn), v0 * nrn.theta, i0, d1 + d2),
                         SEMIGROUP_RTOL, 1e-12).max() <= 1
 
 
@@ -150,10 +160,10 @@ def test_threshold_reached_at_predicted_time_and_not_before(ratio, data, v0):
     nrn = data.draw(neurons(ratio))
     i0 = current(data, ratio, low=0.0)
     V0 = v0 * nrn.theta
-    t = next_spike_time(V0, i0, 5.0 * nrn.tau_m, nrn.p)
+    t = spike_time_within(general(nrn), V0, i0, 5.0 * nrn.tau_m)
     assume(0 < t < math.inf)
-    assert abs(flow(V0, i0, t, nrn.p)[0] - nrn.theta) <= 1e-12 * (1 + abs(nrn.theta))
-    assert all(flow(V0, i0, s, nrn.p)[0] < nrn.theta for s in np.linspace(0.0, t, 201)[:-1])
+    assert abs(flow(general(nrn), V0, i0, t)[0] - nrn.theta) <= 1e-12 * (1 + abs(nrn.theta))
+    assert all(flow(general(nrn), V0, i0, s)[0] < nrn.theta for s in np.linspace(0.0, t, 201)[:-1])
 
 
 def central_difference(f, x):
@@ -166,27 +176,27 @@ def central_difference(f, x):
 def test_sensitivities_against_finite_differences(ratio, data, v0, dt):
     nrn = data.draw(neurons(ratio))
     i0 = current(data, ratio)
-    p, V0, H = nrn.p, v0 * nrn.theta, 5.0 * nrn.tau_m
-    _, _, dV_dV0, dV_dI0, dI_dI0 = flow_grad(V0, i0, dt, p)
-    fd = [central_difference(lambda v: flow(v, i0, dt, p)[0], V0),
-          central_difference(lambda c: flow(V0, c, dt, p)[0], i0),
-          central_difference(lambda c: flow(V0, c, dt, p)[1], i0)]
+    p, V0, H = general(nrn), v0 * nrn.theta, 5.0 * nrn.tau_m
+    _, _, dV_dV0, dV_dI0, dI_dI0 = flow_grad(p, V0, i0, dt)
+    fd = [central_difference(lambda v: flow(p, v, i0, dt)[0], V0),
+          central_difference(lambda c: flow(p, V0, c, dt)[0], i0),
+          central_difference(lambda c: flow(p, V0, c, dt)[1], i0)]
     assert scaled_error([dV_dV0, dV_dI0, dI_dI0], fd, FD_GRAD_RTOL, FD_GRAD_ATOL).max() <= 1
-    t, dt_dV0, dt_dI0 = spike_time_grad(V0, i0, H, p)
+    t, dt_dV0, dt_dI0 = spike_time_grad_within(p, V0, i0, H)
     if t == math.inf:
         assert dt_dV0 == dt_dI0 == 0.0
         return
-    V, I = flow(V0, i0, t, p)
+    V, I = flow(p, V0, i0, t)
     assume(abs(vdot(nrn, V, I)) * nrn.tau_m > 1e-2 and t < 0.99 * H)  # spike set fixed within h
-    fd = [central_difference(lambda v: next_spike_time(v, i0, H, p), V0),
-          central_difference(lambda c: next_spike_time(V0, c, H, p), i0)]
+    fd = [central_difference(lambda v: spike_time_within(p, v, i0, H), V0),
+          central_difference(lambda c: spike_time_within(p, V0, c, H), i0)]
     assert scaled_error([dt_dV0, dt_dI0], fd, FD_GRAD_RTOL, FD_GRAD_ATOL).max() <= 1
 
 
 def test_reset_and_parameter_tuple():
-    nrn = LIFGeneral(20.0, 5.0, theta=1.5, v_leak=-0.5, v_reset=-0.2, r=2.0)
-    assert nrn.p == (20.0, 5.0, 1.5, -0.5, -0.2, 2.0)
-    assert reset(1.5, nrn.p) == -0.2
+    nrn = snnexact.LIF(20.0, theta=1.5, tau_s=5.0, v_leak=-0.5, v_reset=-0.2, r=2.0)
+    assert nrn.kernel == (20.0, 5.0, 1.5, -0.5, -0.2, 2.0)
+    assert reset(nrn.kernel, 1.5) == -0.2
 
 
 @pytest.mark.parametrize("field,value", [
@@ -195,5 +205,5 @@ def test_reset_and_parameter_tuple():
 def test_bad_parameters_name_the_field(field, value):
     kwargs = dict(tau_m=1.0, tau_s=0.5)
     kwargs[field] = value
-    with pytest.raises(ValueError, match=field):
-        LIFGeneral(**kwargs)
+    with pytest.raises((ValueError, TypeError), match=field):
+        snnexact.LIF(**kwargs)

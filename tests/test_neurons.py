@@ -6,13 +6,15 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 import snnexact
-from snnexact.engine.neurons import MODELS, lif, qif
+from snnexact.engine.neurons import interface, lif, qif
 
 from helpers import oracle
 from tolerances import (SEMIGROUP_RTOL, SPIKE_TIME_ATOL, SPIKE_TIME_RTOL, STATE_ATOL, STATE_RTOL,
                         scaled_error)
 
 TAU = 0.7
+LK = lif.LIFKernel(TAU, 1.0)
+QK = qif.QIFKernel(TAU)
 
 # (model, V0, I0, T, branch): each QIF flow branch (THEORY 1.1) and spike branch (1.2), LIF cases.
 BRANCH_CASES = [
@@ -45,8 +47,8 @@ def _neuron(model):
 
 def _next_spike(model, V0, I0):
     if model == "lif":
-        return lif.next_spike_time(V0, I0, TAU, 1.0)
-    return qif.next_spike_time(V0, I0, TAU)
+        return lif.next_spike_time(LK, V0, I0)
+    return qif.next_spike_time(QK, V0, I0)
 
 
 @pytest.mark.parametrize("model,V0,I0,T,branch", BRANCH_CASES, ids=[c[4] for c in BRANCH_CASES])
@@ -67,21 +69,21 @@ def test_branch_against_ode_oracle(model, V0, I0, T, branch):
         assert scaled_error(dt, ref.times[0], SPIKE_TIME_RTOL, SPIKE_TIME_ATOL) <= 1
     else:
         assert dt >= T
-        V, I = MODELS[model].flow(V0, I0, T, TAU)
+        V, I = interface.flow(_neuron(model).kernel, V0, I0, T)
         assert np.all(scaled_error([V, I], [ref.V[0], ref.I[0]], STATE_RTOL, STATE_ATOL) <= 1)
 
 
 def test_single_kick_thresholds():
     """From rest one kick fires the LIF iff w > 4 theta (grazing at equality), QIF iff w > pi^2/4
     (THEORY 1.2; with tau_s = tau/2 the QIF needs s* < 1)."""
-    assert lif.next_spike_time(0.0, 4.0 * 1.01, TAU, 1.0) < math.inf
-    assert lif.next_spike_time(0.0, 4.0, TAU, 1.0) == math.inf
-    assert lif.next_spike_time(0.0, 4.0 * 0.99, TAU, 1.0) == math.inf
-    assert qif.next_spike_time(0.0, math.pi ** 2 / 4 * 1.001, TAU) < math.inf
-    assert qif.next_spike_time(0.0, math.pi ** 2 / 4 * 0.999, TAU) == math.inf
+    assert lif.next_spike_time(LK, 0.0, 4.0 * 1.01) < math.inf
+    assert lif.next_spike_time(LK, 0.0, 4.0) == math.inf
+    assert lif.next_spike_time(LK, 0.0, 4.0 * 0.99) == math.inf
+    assert qif.next_spike_time(QK, 0.0, math.pi ** 2 / 4 * 1.001) < math.inf
+    assert qif.next_spike_time(QK, 0.0, math.pi ** 2 / 4 * 0.999) == math.inf
     # from reset a current above pi^2 fires again
-    assert qif.next_spike_time(-math.inf, math.pi ** 2 * 1.001, TAU) < math.inf
-    assert qif.next_spike_time(-math.inf, math.pi ** 2 * 0.999, TAU) == math.inf
+    assert qif.next_spike_time(QK, -math.inf, math.pi ** 2 * 1.001) < math.inf
+    assert qif.next_spike_time(QK, -math.inf, math.pi ** 2 * 0.999) == math.inf
 
 
 finite = dict(allow_nan=False, allow_infinity=False)
@@ -91,33 +93,33 @@ finite = dict(allow_nan=False, allow_infinity=False)
        I0=st.floats(-6, 8, **finite), d1=st.floats(0, 2, **finite), d2=st.floats(0, 2, **finite))
 def test_flow_is_a_semigroup(model, V0, I0, d1, d2):
     assume(_next_spike(model, V0, I0) > 1.01 * (d1 + d2))
-    flow = MODELS[model].flow
-    V1, I1 = flow(V0, I0, d1, TAU)
-    V2, I2 = flow(V1, I1, d2, TAU)
-    V, I = flow(V0, I0, d1 + d2, TAU)
+    p = _neuron(model).kernel
+    V1, I1 = interface.flow(p, V0, I0, d1)
+    V2, I2 = interface.flow(p, V1, I1, d2)
+    V, I = interface.flow(p, V0, I0, d1 + d2)
     assert scaled_error([V2, I2], [V, I], SEMIGROUP_RTOL, 1e-12).max() <= 1
 
 
 @given(V0=st.floats(-3, 0.95, **finite), I0=st.floats(0, 30, **finite))
 def test_lif_threshold_reached_at_predicted_time_and_not_before(V0, I0):
-    dt = lif.next_spike_time(V0, I0, TAU, 1.0)
+    dt = lif.next_spike_time(LK, V0, I0)
     assume(dt < math.inf)
-    V, _ = lif.flow(V0, I0, dt, TAU)
+    V, _ = lif.flow(LK, V0, I0, dt)
     assert abs(V - 1.0) <= 1e-9
     grid = np.linspace(0.0, dt, 201)[:-1]
-    assert all(lif.flow(V0, I0, t, TAU)[0] < 1.0 for t in grid)
+    assert all(lif.flow(LK, V0, I0, t)[0] < 1.0 for t in grid)
 
 
 @given(V0=st.floats(-3, 3, **finite), I0=st.floats(-6, 30, **finite))
 def test_qif_blows_up_at_predicted_time_and_not_before(V0, I0):
     """Near the pole V ~ tau / (t* - t); before it V stays finite and below the pole value."""
-    dt = qif.next_spike_time(V0, I0, TAU)
+    dt = qif.next_spike_time(QK, V0, I0)
     assume(dt < math.inf)
     delta = 1e-7 * TAU
-    V, _ = qif.flow(V0, I0, dt - delta, TAU)
+    V, _ = qif.flow(QK, V0, I0, dt - delta)
     assert V * delta / TAU == pytest.approx(1.0, rel=1e-4)
     grid = np.linspace(0.0, dt - delta, 201)
-    Vs = np.array([qif.flow(V0, I0, t, TAU)[0] for t in grid])
+    Vs = np.array([qif.flow(QK, V0, I0, t)[0] for t in grid])
     assert np.all(np.isfinite(Vs)) and np.all(np.diff(Vs[-20:]) > 0)
 
 
@@ -136,7 +138,7 @@ def test_layer_kernel_matches_scalar_verbs(model, V0, I0, T):
         assert scaled_error(res.times[0], dt, 1e-12, 1e-15) <= 1
     else:
         assert res.n_spikes == 0
-        V, I = MODELS[model].flow(V0, I0, T, TAU)
+        V, I = interface.flow(_neuron(model).kernel, V0, I0, T)
         assert scaled_error([res.V[0], res.I[0]], [V, I], 1e-11, 1e-13).max() <= 1
 
 

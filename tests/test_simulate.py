@@ -99,7 +99,7 @@ def _one_neuron(w=3.0, tau=1.0):
 
 def test_spike_exactly_at_T_is_outside_the_trial():
     net, params = _one_neuron()
-    t_star = qif.next_spike_time(0.0, 3.0, 1.0)
+    t_star = qif.next_spike_time(qif.QIFKernel(1.0), 0.0, 3.0)
     assert snnexact.simulate(net, params, [0.0], [0], T=t_star).output.n_spikes == 0
     after = snnexact.simulate(net, params, [0.0], [0], T=math.nextafter(t_star, math.inf))
     assert after.output.n_spikes == 1 and after.output.times[0] == t_star
@@ -107,7 +107,7 @@ def test_spike_exactly_at_T_is_outside_the_trial():
 
 def test_spike_comes_before_an_input_at_the_same_time():
     net, params = _one_neuron()
-    t_star = qif.next_spike_time(0.0, 3.0, 1.0)
+    t_star = qif.next_spike_time(qif.QIFKernel(1.0), 0.0, 3.0)
     res = snnexact.simulate(net, params, [0.0, t_star], [0, 1], T=t_star + 1.0).output
     assert res.times[0] == t_star
     # event log: input event 0, then the spike (code 0), then input event 1 (code -2)

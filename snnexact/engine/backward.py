@@ -6,14 +6,15 @@ neuron ``m`` a reset of ``m`` plus a recurrent jump, where the interval that end
 has the implicit length ``dt* (V_m, I_m)``. Reverse mode through that composition:
 
 * interval ``e`` (from event ``e-1`` to event ``e`` or ``T``): per neuron
-  ``lambda_start = J^T lambda_end`` with the flow Jacobian ``J`` (``neurons/*_adjoint.py``), and
+  ``lambda_start = J^T lambda_end`` with the flow Jacobian ``J`` (the model's ``interval_vjp``), and
   ``g_dt = sum_n lambda_end . F(z_end)`` is the derivative with respect to the interval length;
 * a spike at the end of the interval: the length is ``dt*`` of the spiking neuron, so
   ``lambda_m += (g_dt + G) grad dt*``, where ``G`` is the derivative with respect to the spike
   time from everything later (later intervals, the next layer, the loss);
 * an input event: ``dL/dW[n, u] += lambda_I[n]`` and, for each unit ``u`` of the event, the time
-  derivative ``dL/dt_u = sum_n (2 lambda_I[n] - lambda_V[n]) W[n, u] / tau`` (moving an additive
-  current jump changes the vector field by ``(w, -2w)/tau``);
+  derivative ``dL/dt_u = sum_n a_n W[n, u]`` with the model's ``input_time_adjoint`` ``a``
+  (moving an additive current jump changes the vector field; ``(2 lambda_I - lambda_V)/tau``
+  for ``tau_s = tau_m / 2``);
 * a spike event: ``dL/dR[n, m] += lambda_I[n]``; the reset erases ``lambda_V[m]``.
 
 States are recomputed segment by segment from the event-log checkpoints with the forward's own
@@ -21,50 +22,17 @@ sweep, so memory stays O(events) and the recomputed states equal the forward's b
 The spiking neuron's own voltage term is skipped at its spike (its adjoint is zero there while
 the QIF vector field is infinite).
 """
-import math
-
 import numpy as np
 
 from snnexact.engine.jit import jit
 from snnexact.engine.sums import ordered_sum
-from snnexact.engine.neurons import lif, lif_adjoint, qif_adjoint
-from snnexact.engine.simulate import _apply_event, _flow_exact, _state_VI
-
-# A QIF neuron whose |voltage| exceeds this at the start of the interval that ends in its spike
-# fires within s ~ 1/V of the event before (a tie up to rounding); its spike-time gradient is
-# taken from the previous interval (backward_layer). Above 1/sqrt(eps) the chain through the
-# pole loses more than half the digits; the alternative ignores an O(1/V) shift.
-QIF_POLE_V = 1e8
+from snnexact.engine.neurons import interface as model
+from snnexact.engine.simulate import replay
 
 
 @jit
-def _spike_time_grad(model, V0, I0, tau, theta):
-    if model == lif.MODEL_ID:
-        return lif_adjoint.spike_time_grad(V0, I0, tau, theta)
-    return qif_adjoint.spike_time_grad(V0, I0, tau)
-
-
-@jit
-def _replay(model, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, tau, theta,
-            Vb, Ib):
-    """Recompute states after events ``a..b-1`` from ``S`` (the state after ``a`` events, at
-    ``t_start``) with the forward's operations; ``Vb[j], Ib[j]`` = state after ``a + j - 1``
-    events (``j = 0``: the start)."""
-    N = S.shape[1]
-    out = np.empty_like(S)
-    flags = np.zeros(N, np.bool_)
-    _state_VI(model, S, Vb[0], Ib[0])
-    t_cur = t_start
-    for e in range(a, b):
-        S, out = _flow_exact(model, S, out, flags, log_t[e] - t_cur, tau, theta)
-        _apply_event(model, S, log_code[e], in_offsets, in_units, WT, RT)
-        t_cur = log_t[e]
-        _state_VI(model, S, Vb[e - a + 1], Ib[e - a + 1])
-
-
-@jit
-def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT,
-                   T, mu, lamV, lamI, dWT, dRT, g_in, sensitivity):
+def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
+                   dWT, dRT, g_in, sensitivity):
     """Reverse pass over one layer. ``mu[i]``: dL/d(time of this layer's spike i) from outside;
     ``lamV, lamI``: dL/d(V, I) at ``T`` (overwritten with dL/d(initial state)); accumulates
     ``dWT`` (n_in, N), ``dRT`` (N, N, row m = presynaptic m) and ``g_in`` (per input spike).
@@ -92,8 +60,7 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
         b = min(a + K, E)
         S = ckpts[seg].copy()
         t_start = 0.0 if a == 0 else log_t[a - 1]
-        _replay(model, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, tau,
-                theta, Vb, Ib)
+        replay(p, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, Vb, Ib)
         e_hi = E if seg == last_seg else b - 1
         for e in range(e_hi, a - 1, -1):
             # ---- interval e: from event e-1 (or 0) to event e (or T)
@@ -102,21 +69,10 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
             m = log_code[e] if e < E else -1  # spiking neuron at the end, or -1
             j = e - a
             dt = t1 - t0
-            x = math.exp(-dt / tau)
-            if model == lif.MODEL_ID:
-                if m >= 0:
-                    lamV[m] = 0.0
-                g_dt = lif_adjoint.interval_vjp(Vb[j], Ib[j], lamV, lamI, x, tau, m, work)
-            else:
-                g_dt = qif_adjoint.interval_vjp(Vb[j], Ib[j], lamV, lamI, x,
-                                                -math.expm1(-dt / tau), dt, tau, m, flags, work)
+            x, s = model.interval_factors(p, dt)
+            g_dt = model.interval_vjp(p, Vb[j], Ib[j], lamV, lamI, x, s, dt, m, flags, work)
             pended = False
-            # (|V| huge on either side of the pole, rounding may put the state just past it;
-            # V = -inf with dt = 0: exactly on it, y = 0 -- a neuron just reset cannot fire
-            # again after a zero-length interval)
-            if m >= 0 and e >= 1 and model != lif.MODEL_ID and (
-                    abs(Vb[j, m]) > QIF_POLE_V and Vb[j, m] != -math.inf
-                    or Vb[j, m] == -math.inf and dt == 0.0):
+            if m >= 0 and e >= 1 and model.spike_tied_to_previous(p, Vb[j, m], dt):
                 # m starts this interval next to its own pole (its spike is tied, up to
                 # rounding, with the event before): d(dt*)/dV ~ 1/V^2 underflows and the previous
                 # flow's dV/dV0 ~ V^2 overflows. Equivalently (and finitely) m's spike is the
@@ -130,7 +86,7 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
                 G = -g_dt
             elif m >= 0:
                 D = g_dt + G
-                _, dt_dV0, dt_dI0 = _spike_time_grad(model, Vb[j, m], Ib[j, m], tau, theta)
+                _, dt_dV0, dt_dI0 = model.spike_time_grad(p, Vb[j, m], Ib[j, m])
                 sensitivity[0] = max(sensitivity[0], abs(dt_dV0))
                 lamV[m] += D * dt_dV0
                 lamI[m] += D * dt_dI0
@@ -139,8 +95,7 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
             if n_pend > 0 and not pended:
                 for n in range(N):
                     if pend[n] != 0.0:
-                        _, dt_dV0, dt_dI0 = _spike_time_grad(model, Vb[j, n], Ib[j, n], tau,
-                                                             theta)
+                        _, dt_dV0, dt_dI0 = model.spike_time_grad(p, Vb[j, n], Ib[j, n])
                         lamV[n] += pend[n] * dt_dV0
                         lamI[n] += pend[n] * dt_dI0
                         G += pend[n]    # its time is t_(e-1) + dt*_n
@@ -160,8 +115,7 @@ def backward_layer(model, tau, theta, log_t, log_code, in_offsets, in_units, ckp
                 lamV[code] = 0.0
             else:
                 k = -1 - code
-                for n in range(N):
-                    work[n] = (2.0 * lamI[n] - lamV[n]) / tau
+                model.input_time_adjoint(p, lamV, lamI, work)
                 for jj in range(in_offsets[k], in_offsets[k + 1]):
                     u = in_units[jj]
                     for n in range(N):
@@ -180,8 +134,7 @@ def backward_network(network, res, mu, lamV, lamI, sensitivities=None):
     spike-time gradient of layer ``l - 1``. ``mu``, ``lamV`` and ``lamI`` are overwritten;
     ``sensitivities`` (optional list) receives each layer's largest ``|d t_spike / d V|``.
     """
-    tau = float(network.neuron.tau_m)
-    theta = float(network.neuron.theta)
+    p = network.neuron.kernel
     n = len(res.layers)
     dW, dR = [None] * n, [None] * n
     g_in = None
@@ -192,9 +145,9 @@ def backward_network(network, res, mu, lamV, lamI, sensitivities=None):
         dRT = np.zeros_like(RT)
         g_in = np.zeros(log.input_units.size)
         sens = np.zeros(1)
-        backward_layer(network.neuron.model_id, tau, theta, log.times, log.codes,
-                       log.input_offsets, log.input_units, log.checkpoints, log.checkpoint_every,
-                       WT, RT, float(res.T), mu[l], lamV[l], lamI[l], dWT, dRT, g_in, sens)
+        backward_layer(p, log.times, log.codes, log.input_offsets, log.input_units,
+                       log.checkpoints, log.checkpoint_every, WT, RT, float(res.T), mu[l],
+                       lamV[l], lamI[l], dWT, dRT, g_in, sens)
         if sensitivities is not None:
             sensitivities.insert(0, float(sens[0]))
         dW[l] = dWT.T  # views in (n_out, n_in) order

@@ -7,4 +7,9 @@ promise bit-for-bit reproducible, exactly rounded closed forms.
 """
 import numba
 
-jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+# compile options of every kernel; the neuron-model interface's overloads (compiled into their
+# cached callers, so not cached themselves: a second cache entry under the same function
+# would collide with the kernel's own) use them too
+OPTIONS = {"error_model": "numpy", "nogil": True}
+
+jit = numba.njit(cache=True, **OPTIONS)

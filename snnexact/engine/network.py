@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from snnexact.checks import real_array
-from snnexact.engine.neurons import LIF, QIF
+from snnexact.engine.neurons import MODELS, NeuronModel
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,9 @@ class Network:
     recurrent_layers: tuple = field(init=False, repr=False)
 
     def __post_init__(self):
-        if not isinstance(self.neuron, (LIF, QIF)):
-            raise TypeError(f"neuron must be snnexact.LIF or snnexact.QIF, got {type(self.neuron).__name__}")
+        if not isinstance(self.neuron, NeuronModel):
+            raise TypeError(f"neuron must be a neuron model ({', '.join(sorted(MODELS))}), "
+                            f"got {type(self.neuron).__name__}")
         sizes = tuple(self.sizes) if np.ndim(self.sizes) == 1 else None
         if sizes is None or len(sizes) < 2:
             raise ValueError(f"sizes must list at least (n_inputs, n_outputs), got {self.sizes!r}")
@@ -100,9 +101,9 @@ class Network:
 
     @property
     def kick(self):
-        """The single synaptic kick that fires a neuron from rest (THEORY 1.2): ``4 theta``
+        """The single synaptic kick that fires a neuron from rest (docs/theory.md 1.2): ``4 theta``
         for LIF (a larger one crosses), ``pi^2 / 4`` for QIF. The natural unit of weights."""
-        return 4.0 * self.neuron.theta if isinstance(self.neuron, LIF) else math.pi ** 2 / 4
+        return self.neuron.kick
 
     @property
     def n_layers(self):

@@ -5,7 +5,7 @@ layer ``l + 1``. Within a layer one event loop serves feed-forward and recurrent
 
 1. the next input event closes the current interval ``(t, t_end]``;
 2. one branch-free sweep flows every neuron to ``t_end`` with shared factors and flags the
-   neurons that may spike inside the interval (``neurons/*._sweep``);
+   neurons that may spike inside the interval (the model's ``sweep``);
 3. flagged neurons get their exact spike time; the earliest one (if any) becomes an event:
    every neuron is flowed to it exactly, the spiking neuron is reset, and its recurrent weights
    are added; then the search repeats from that time;
@@ -28,7 +28,7 @@ import numpy as np
 from snnexact.engine.jit import jit
 from snnexact.engine.events import check_input, merge_ties
 from snnexact.engine.network import Network
-from snnexact.engine.neurons import lif, qif
+from snnexact.engine.neurons import interface as model
 
 STATUS_OK = 0
 STATUS_BUDGET = 1
@@ -38,93 +38,56 @@ class SpikeBudgetWarning(RuntimeWarning):
     """A layer hit its spike budget; its results end at ``t_stop``."""
 
 
-# ----------------------------------------------------------------------------- model dispatch
-# One thin switch per verb: Numba cannot take a module as an argument, and an integer model id
-# keeps a single compiled event loop for both models (the branch is outside the neuron loops).
+# ----------------------------------------------------------------------------- event maps
+# Built from the neuron-model interface (neurons/interface.py): each compiles once per model.
 
 @jit
-def _sweep(model, S, out, flags, x, s, theta):
-    if model == lif.MODEL_ID:
-        return lif._sweep(S, out, flags, x, s, theta)
-    return qif._sweep(S, out, flags, x, s, theta)
-
-
-@jit
-def _spike_dt(model, S, n, tau, theta):
-    if model == lif.MODEL_ID:
-        return lif._spike_dt(S, n, tau, theta)
-    return qif._spike_dt(S, n, tau, theta)
-
-
-@jit
-def _exact_end(model, S, out, n, x, s):
-    if model == qif.MODEL_ID:
-        qif._exact_end(S, out, n, x, s)
-
-
-@jit
-def _reset(model, S, n):
-    if model == lif.MODEL_ID:
-        lif._reset(S, n)
-    else:
-        qif._reset(S, n)
-
-
-@jit
-def _add_current(model, S, w):
-    if model == lif.MODEL_ID:
-        lif._add_current(S, w)
-    else:
-        qif._add_current(S, w)
-
-
-@jit
-def _init_state(model, V0, I0):
-    if model == lif.MODEL_ID:
-        return lif._init_state(V0, I0)
-    return qif._init_state(V0, I0)
-
-
-@jit
-def _state_VI(model, S, V, I):
-    if model == lif.MODEL_ID:
-        lif._state_VI(S, V, I)
-    else:
-        qif._state_VI(S, V, I)
-
-
-@jit
-def _flow_exact(model, S, out, flags, dt, tau, theta):
+def flow_all(p, S, out, flags, dt):
     """Every neuron flowed exactly by ``dt`` (no spike strictly inside); returns the pair
     ``(new state, scratch)`` (the buffers swap roles)."""
-    x = math.exp(-dt / tau)
-    s = -math.expm1(-dt / tau)
-    if _sweep(model, S, out, flags, x, s, theta) > 0:
+    x, s = model.interval_factors(p, dt)
+    if model.sweep(p, S, out, flags, x, s) > 0:
         for n in range(S.shape[1]):
             if flags[n]:
-                _exact_end(model, S, out, n, x, s)
+                model.exact_end(p, S, out, n, x, s)
     return out, S
 
 
 @jit
-def _apply_event(model, S, code, in_offsets, in_units, WT, RT):
+def apply_event(p, S, code, in_offsets, in_units, WT, RT):
     """The jump of event ``code``: a spike of neuron ``code >= 0`` (reset, recurrent weights) or
     input event ``-1 - code`` (the summed weight columns of its units)."""
     if code >= 0:
-        _reset(model, S, code)
+        model.reset_neuron(p, S, code)
         if RT.shape[0] > 0:
-            _add_current(model, S, RT[code])
+            model.add_current(p, S, RT[code])
     else:
         k = -1 - code
         for j in range(in_offsets[k], in_offsets[k + 1]):
-            _add_current(model, S, WT[in_units[j]])
+            model.add_current(p, S, WT[in_units[j]])
+
+
+@jit
+def replay(p, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, Vb, Ib):
+    """Recompute the states after events ``a..b-1`` from ``S`` (the state after ``a`` events,
+    at ``t_start``) with the forward's own operations, so they equal the forward's bit for bit;
+    ``Vb[j], Ib[j]`` = the state after ``a + j - 1`` events (``j = 0``: the start)."""
+    N = S.shape[1]
+    out = np.empty_like(S)
+    flags = np.zeros(N, np.bool_)
+    model.state_VI(p, S, Vb[0], Ib[0])
+    t_cur = t_start
+    for e in range(a, b):
+        S, out = flow_all(p, S, out, flags, log_t[e] - t_cur)
+        apply_event(p, S, log_code[e], in_offsets, in_units, WT, RT)
+        t_cur = log_t[e]
+        model.state_VI(p, S, Vb[e - a + 1], Ib[e - a + 1])
 
 
 # ----------------------------------------------------------------------------- event loop
 
 @jit
-def _run_layer(model, tau, theta, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S,
-               checkpoint_every):
+def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoint_every):
     """Simulate one layer over ``[0, T]``; see the module docstring. ``S`` is the initial state
     (modified). Returns spikes, final state, event log, input events processed, status and
     stop time."""
@@ -138,7 +101,7 @@ def _run_layer(model, tau, theta, ev_times, ev_offsets, ev_units, WT, RT, T, bud
     log_t = np.empty(max_log)
     log_code = np.empty(max_log, np.int64)
     K = checkpoint_every
-    ckpt = np.empty((max_log // K + 1, 3, N))
+    ckpt = np.empty((max_log // K + 1, S.shape[0], N))
     ckpt[0] = S
     n_log = 0
     n_spk = 0
@@ -149,29 +112,27 @@ def _run_layer(model, tau, theta, ev_times, ev_offsets, ev_units, WT, RT, T, bud
     while True:
         last = k >= E
         t_end = T if last else ev_times[k]
-        dt = t_end - t_cur
-        x = math.exp(-dt / tau)
-        s = -math.expm1(-dt / tau)
-        n_flag = _sweep(model, S, out, flags, x, s, theta)
+        x, s = model.interval_factors(p, t_end - t_cur)
+        n_flag = model.sweep(p, S, out, flags, x, s)
         t_best = math.inf
         who = -1
         if n_flag > 0:
             for n in range(N):
                 if flags[n]:
-                    ts = t_cur + _spike_dt(model, S, n, tau, theta)
+                    ts = t_cur + model.spike_dt(p, S, n)
                     inside = ts < t_end or (ts == t_end and not last)
                     if inside and ts < t_best:
                         t_best = ts
                         who = n
                     elif not inside:
-                        _exact_end(model, S, out, n, x, s)
+                        model.exact_end(p, S, out, n, x, s)
         if who >= 0:
             if n_spk == budget:
                 status = 1
                 t_stop = t_best
                 break
-            S, out = _flow_exact(model, S, out, flags, t_best - t_cur, tau, theta)
-            _apply_event(model, S, who, ev_offsets, ev_units, WT, RT)
+            S, out = flow_all(p, S, out, flags, t_best - t_cur)
+            apply_event(p, S, who, ev_offsets, ev_units, WT, RT)
             spike_t[n_spk] = t_best
             spike_n[n_spk] = who
             n_spk += 1
@@ -183,7 +144,7 @@ def _run_layer(model, tau, theta, ev_times, ev_offsets, ev_units, WT, RT, T, bud
             if last:
                 break
             code = -1 - k
-            _apply_event(model, S, code, ev_offsets, ev_units, WT, RT)
+            apply_event(p, S, code, ev_offsets, ev_units, WT, RT)
             k += 1
         log_t[n_log] = t_cur
         log_code[n_log] = code
@@ -311,7 +272,7 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
     if on_budget not in ("warn", "raise", "ignore"):
         raise ValueError(f"on_budget must be 'warn', 'raise' or 'ignore', got {on_budget!r}")
     neuron = network.neuron
-    model, tau, theta = neuron.model_id, float(neuron.tau_m), float(neuron.theta)
+    p = neuron.kernel
     if initial_state is not None and len(initial_state) != n_layers:
         raise ValueError(f"initial_state needs one (V0, I0) pair per simulated spiking layer "
                          f"({n_layers}), got {len(initial_state)}")
@@ -320,17 +281,17 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
     for l in range(n_layers):
         n = network.sizes[l + 1]
         V0, I0 = _initial(initial_state, l, n, neuron)
-        S = _init_state(model, V0, I0)
+        S = model.init_state(p, V0, I0)
         ev_times, offsets = merge_ties(times)
         WT = np.ascontiguousarray(W[l].T)
         RT = np.ascontiguousarray(R[l].T) if R[l] is not None else np.empty((0, n))
         K = int(checkpoint_every) if checkpoint_every is not None else max(n, 16)
         if K < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
-        sp_t, sp_n, S, log_t, log_c, ckpt, n_in, st, t_stop = _run_layer(
-            model, tau, theta, ev_times, offsets, units, WT, RT, T, budgets[l], S, K)
+        sp_t, sp_n, S, log_t, log_c, ckpt, n_in, st, t_stop = run_layer(
+            p, ev_times, offsets, units, WT, RT, T, budgets[l], S, K)
         V, I = np.empty(n), np.empty(n)
-        _state_VI(model, S, V, I)
+        model.state_VI(p, S, V, I)
         log = EventLog(log_t, log_c, ev_times, offsets, units, ckpt, K, WT, RT)
         layers.append(LayerResult(sp_t, sp_n, V, I, int(n_in), len(sp_t), int(st),
                                   float(t_stop), log))
@@ -370,9 +331,5 @@ def _initial(initial_state, l, n, neuron):
         raise ValueError(f"initial_state[{l}] must hold two arrays of shape ({n},)")
     if not np.all(np.isfinite(I0)):
         raise ValueError(f"initial_state[{l}] I0 must be finite")
-    if neuron.name == "lif":
-        if not np.all(np.isfinite(V0)) or np.any(V0 >= neuron.theta):
-            raise ValueError(f"initial_state[{l}] V0 must be finite and below theta = {neuron.theta}")
-    elif np.any(np.isnan(V0)) or np.any(V0 == np.inf):
-        raise ValueError(f"initial_state[{l}] V0 must be finite or -inf for QIF")
+    neuron.check_initial_voltage(V0, f"initial_state[{l}]")
     return V0, I0

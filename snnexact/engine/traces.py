@@ -3,8 +3,8 @@ event log (states after each event, recomputed with the forward's own operations
 flow between events. Memory is events x neurons: meant for one sample, not for training."""
 import numpy as np
 
-from snnexact.engine.backward import _replay
-from snnexact.engine.neurons import MODELS
+from snnexact.engine.neurons import interface as model
+from snnexact.engine.simulate import replay
 
 
 def layer_states(network, result, layer):
@@ -14,10 +14,8 @@ def layer_states(network, result, layer):
     E = log.times.size
     n = network.sizes[layer + 1]
     Vb, Ib = np.empty((E + 1, n)), np.empty((E + 1, n))
-    neuron = network.neuron
-    _replay(neuron.model_id, log.checkpoints[0].copy(), log.times, log.codes, 0, E, 0.0,
-            log.input_offsets, log.input_units, log.weights_t, log.recurrent_t,
-            float(neuron.tau_m), float(neuron.theta), Vb, Ib)
+    replay(network.neuron.kernel, log.checkpoints[0].copy(), log.times, log.codes, 0, E, 0.0,
+           log.input_offsets, log.input_units, log.weights_t, log.recurrent_t, Vb, Ib)
     return np.concatenate([[0.0], log.times]), Vb, Ib
 
 
@@ -25,11 +23,10 @@ def voltage_trace(network, result, layer, neurons, t_grid):
     """``V`` of the given neurons on ``t_grid`` (exact values at those times; a spike shows as
     the threshold for LIF and as large values before the reset for QIF)."""
     t_ev, Vb, Ib = layer_states(network, result, layer)
-    flow = MODELS[network.neuron.name].flow
-    tau = network.neuron.tau_m
+    p = network.neuron.kernel
     idx = np.searchsorted(t_ev, t_grid, side="right") - 1
     out = np.empty((len(neurons), len(t_grid)))
     for a, n in enumerate(neurons):
         for b, (k, t) in enumerate(zip(idx, t_grid)):
-            out[a, b] = flow(Vb[k, n], Ib[k, n], t - t_ev[k], tau)[0]
+            out[a, b] = model.flow(p, Vb[k, n], Ib[k, n], t - t_ev[k])[0]
     return out

@@ -9,10 +9,11 @@ import numpy as np
 from snnexact.data.splits import load_splits
 from snnexact.engine.gradients import evaluate
 from snnexact.interfaces.plotting import sample_figure, training_curves
+from snnexact.engine.neurons import MODELS as NEURON_MODELS
 from snnexact.engine.traces import voltage_trace
 from snnexact.training.train import check_output_dir, train
 
-MODELS = ("lif", "qif")
+MODELS = tuple(NEURON_MODELS)  # every registered neuron model, trained alike
 COLUMNS = [("test_acc", "test acc", "{:.2%}"), ("test_acc_no_pseudo", "acc w/o pseudo", "{:.2%}"),
            ("test_loss", "test loss", "{:.3f}"),
            ("test_silent_hidden_fraction", "silent hidden", "{:.1%}"),
@@ -101,8 +102,9 @@ def _notes(finals, n_classes, cfg):
                    "samples, and classes need not be equally frequent")
             if cfg.readout == "first_spike" and silent > 0:
                 why = (f"in {silent:.0%} of the test samples no output neuron fired at all "
-                       f"(counted as wrong" + ("; a silent LIF output gets no gradient, so it "
-                                               "may never learn to fire" if m == "lif" else "")
+                       f"(counted as wrong" + (f"; a silent {m.upper()} output gets no gradient, "
+                                               "so it may never learn to fire"
+                                               if not NEURON_MODELS[m].has_pseudospikes else "")
                        + "), and " + why)
             lines.append(f"{m.upper()} is below chance ({acc:.1%}): {why}.")
     return "\n".join(lines)

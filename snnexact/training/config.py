@@ -14,6 +14,7 @@ import tomllib
 
 from snnexact.checks import check_fields
 from snnexact.engine.gradients import READOUTS
+from snnexact.engine.neurons import MODELS
 from snnexact.training.optim import OPTIMISERS, SCHEDULES
 
 BACKENDS = ("loky", "threads", "dask")
@@ -235,7 +236,7 @@ DATASETS = ("yinyang", "shd")
 
 # One row per TrainConfig field (a test checks that none is missing).
 SETTINGS = {
-    "model": _choice("lif", "qif"),
+    "model": _choice(*MODELS),
     "hidden": Rule("ints", lo=1, note="hidden layer sizes, e.g. [60]"),
     "recurrent": Rule("bool"),
     "tau_m": _real(**_POS),

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from snnexact.engine.neurons import MODELS as NEURON_MODELS
 from snnexact.training.config import TrainConfig
 from snnexact.training.train import EXECUTION_FIELDS, train
 
 SAMPLER_SEED = 2026
-MODELS = ("lif", "qif")
+MODELS = tuple(NEURON_MODELS)  # one study per registered neuron model, same space and budget
 READOUT_CHOICES = ("first_spike", "integral", "max_voltage")
 
 

@@ -21,7 +21,7 @@ from snnexact.training import checkpoint, optim
 from snnexact.data.splits import augmentation, load_splits
 from snnexact.engine.gradients import LossConfig, sample_value_and_grad, simulated_layers
 from snnexact.engine.network import Network, Params
-from snnexact.engine.neurons import LIF, QIF
+from snnexact.engine.neurons import neuron_from_config
 from snnexact.training.parallel import executor
 from snnexact.engine.simulate import SpikeBudgetWarning
 
@@ -33,8 +33,7 @@ EXECUTION_FIELDS = frozenset({"n_jobs", "backend", "scheduler"})
 
 
 def build_network(cfg, n_in, n_out):
-    neuron = LIF(cfg.tau_m, cfg.theta) if cfg.model == "lif" else QIF(cfg.tau_m)
-    return Network(neuron, (n_in, *cfg.hidden, n_out), recurrent=cfg.recurrent)
+    return Network(neuron_from_config(cfg), (n_in, *cfg.hidden, n_out), recurrent=cfg.recurrent)
 
 
 def loss_config(cfg):

@@ -21,72 +21,118 @@ Layer kernels (leading underscore) keep ``(V, I)`` per neuron in rows 0 and 1 of
 state array and share ``x`` across neurons, so a sweep over a layer costs a few multiply-adds per
 neuron (THEORY.md section 8).
 """
+from collections import namedtuple
 from dataclasses import dataclass
 import math
 
 import numpy as np
 
+from snnexact.checks import finite_real, positive_real
 from snnexact.engine.jit import jit
+from snnexact.engine.neurons.lif_general import LIFGeneralKernel, psp_kernel, psp_peak_time
+from snnexact.engine.neurons.model import NeuronModel
+from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
 
-MODEL_ID = 0
+LIFKernel = namedtuple("LIFKernel", "tau theta")
+LIFKernel.__doc__ = "Kernel parameters of the LIF verbs: ``tau = tau_m``, threshold ``theta``."
 
 
 @dataclass(frozen=True)
-class LIF:
-    """LIF neuron parameters: membrane time constant ``tau_m`` (> 0) and threshold ``theta`` (> 0)."""
+class LIF(NeuronModel):
+    """LIF neuron parameters: membrane time constant ``tau_m`` (> 0), threshold ``theta``, and
+    optionally the synaptic time constant ``tau_s`` (> 0; default ``tau_m / 2``), leak and reset
+    potentials ``v_leak`` and ``v_reset`` (< ``theta``; default 0) and input resistance ``r``
+    (!= 0; default 1): ``tau_m dV/dt = (v_leak - V) + r I``, ``tau_s dI/dt = -I``.
+
+    The default case runs the closed form of this module; any other runs ``lif_general.py``.
+    """
 
     tau_m: float
     theta: float = 1.0
+    tau_s: float = None
+    v_leak: float = 0.0
+    v_reset: float = 0.0
+    r: float = 1.0
 
     def __post_init__(self):
-        _check_positive("tau_m", self.tau_m)
-        _check_positive("theta", self.theta)
+        positive_real("tau_m", self.tau_m)
+        if self.tau_s is not None:
+            positive_real("tau_s", self.tau_s)
+        for name in ("theta", "v_leak", "v_reset", "r"):
+            finite_real(name, getattr(self, name))
+        if self.r == 0:
+            raise ValueError("r must be != 0 (the input would have no effect)")
+        if not self.v_reset < self.theta:
+            raise ValueError(f"v_reset must be below theta = {self.theta}, got {self.v_reset!r}")
 
     name = "lif"
     has_pseudospikes = False  # a silent LIF neuron has no smooth continuation after T
 
     @property
+    def synaptic_tau(self):
+        """``tau_s`` (``tau_m / 2`` by default)."""
+        return float(self.tau_m) / 2 if self.tau_s is None else float(self.tau_s)
+
+    @property
+    def closed_form(self):
+        """True for ``tau_s = tau_m / 2``, ``v_leak = v_reset = 0``, ``r = 1``: this module."""
+        return (self.synaptic_tau * 2.0 == float(self.tau_m) and self.v_leak == 0
+                and self.v_reset == 0 and self.r == 1)
+
+    @property
+    def kernel(self):
+        if self.closed_form:
+            return LIFKernel(float(self.tau_m), float(self.theta))
+        return LIFGeneralKernel(float(self.tau_m), self.synaptic_tau, float(self.theta),
+                                float(self.v_leak), float(self.v_reset), float(self.r))
+
+    @property
+    def kick(self):
+        """The single kick that brings a neuron at rest (``v_leak``) exactly to threshold: a
+        larger one crosses (docs/theory.md 1.2). ``4 theta`` in the closed-form case."""
+        if self.closed_form:
+            return 4.0 * self.theta
+        peak = psp_kernel(psp_peak_time(float(self.tau_m), self.synaptic_tau),
+                          float(self.tau_m), self.synaptic_tau)
+        return (self.theta - self.v_leak) / (abs(self.r) * peak)
+
+    @property
     def v0_range(self):
-        """Allowed trained initial voltages ``[-theta, theta)``: below threshold."""
-        return (-self.theta, self.theta)
-    model_id = MODEL_ID
+        """Allowed trained initial voltages ``[-theta, theta)`` (mirrored about ``v_leak`` in
+        general): below threshold."""
+        return (2 * self.v_leak - self.theta, self.theta)
 
+    @classmethod
+    def from_config(cls, cfg):
+        return cls(cfg.tau_m, cfg.theta)
 
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    def check_initial_voltage(self, V0, where):
+        if not np.all(np.isfinite(V0)) or np.any(V0 >= self.theta):
+            raise ValueError(f"{where} V0 must be finite and below theta = {self.theta}")
 
 
 # ----------------------------------------------------------------------------- scalar verbs
 
 @jit
-def flow(V0, I0, dt, tau):
+def flow(p, V0, I0, dt):
     """State ``(V, I)`` after ``dt >= 0`` without spikes: ``((V0+I0) x - I0 x^2, I0 x^2)``."""
-    x = math.exp(-dt / tau)
+    x = math.exp(-dt / p.tau)
     return (V0 + I0) * x - I0 * x * x, I0 * x * x
 
 
 @jit
-def next_spike_time(V0, I0, tau, theta):
+def next_spike_time(p, V0, I0):
     """Time until ``V`` first reaches ``theta`` from ``(V0, I0)``; ``inf`` if it never does."""
-    if V0 >= theta:
+    if V0 >= p.theta:
         return 0.0
-    s = _spike_s(V0, I0, theta)
+    s = _spike_s(V0, I0, p.theta)
     if s >= 1.0:
         return math.inf
-    return -tau * math.log1p(-s)
+    return -p.tau * math.log1p(-s)
 
 
 @jit
-def jump(I, w):
-    """Synaptic input: the current jumps by the weight."""
-    return I + w
-
-
-@jit
-def reset(V):
+def reset(p, V):
     """Reset after a spike: ``V = 0`` (the current is kept)."""
     return 0.0
 
@@ -107,7 +153,7 @@ def _spike_s(V0, I0, theta):
 # ----------------------------------------------------------------------------- layer kernels
 
 @jit
-def _init_state(V0, I0):
+def init_state(p, V0, I0):
     S = np.zeros((3, V0.shape[0]))
     S[0, :] = V0
     S[1, :] = I0
@@ -115,20 +161,27 @@ def _init_state(V0, I0):
 
 
 @jit
-def _state_VI(S, V, I):
+def state_VI(p, S, V, I):
     """Write the state ``(V, I)`` into ``V, I``."""
     V[:] = S[0]
     I[:] = S[1]
 
 
 @jit
-def _sweep(S, out, flags, x, s, theta):
+def interval_factors(p, dt):
+    """``x = exp(-dt/tau)`` and ``s = 1 - x`` (the sweep uses ``x``)."""
+    return math.exp(-dt / p.tau), -math.expm1(-dt / p.tau)
+
+
+@jit
+def sweep(p, S, out, flags, x, s):
     """Tentative exact flow of every neuron by the shared factor ``x`` into ``out``.
 
     Flags (returns their count) each neuron whose voltage may reach ``theta`` inside the interval:
     the end value is above threshold, or the vertex of the parabola ``V(x)`` lies inside
     ``(x, 1)`` with height ``(V+I)^2 / (4 I) >= theta``. Branch-free so it vectorises.
     """
+    theta = p.theta
     xx = x * x
     V_, I_, Vo, Io = S[0], S[1], out[0], out[1]  # 1-D row views: contiguous, SIMD-friendly
     n_flag = 0
@@ -146,23 +199,23 @@ def _sweep(S, out, flags, x, s, theta):
 
 
 @jit
-def _exact_end(S, out, n, x, s):
+def exact_end(p, S, out, n, x, s):
     """The sweep is exact for LIF: nothing to redo for a flagged neuron that does not spike."""
     return
 
 
 @jit
-def _spike_dt(S, n, tau, theta):
+def spike_dt(p, S, n):
     """Exact time from the interval start to the next spike of neuron ``n`` (``inf`` if none)."""
-    return next_spike_time(S[0, n], S[1, n], tau, theta)
+    return next_spike_time(p, S[0, n], S[1, n])
 
 
 @jit
-def _reset(S, n):
+def reset_neuron(p, S, n):
     S[0, n] = 0.0
 
 
 @jit
-def _add_current(S, w):
+def add_current(p, S, w):
     for n in range(S.shape[1]):
         S[1, n] += w[n]

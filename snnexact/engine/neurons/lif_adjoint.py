@@ -15,36 +15,40 @@ Spike time (implicit function theorem at ``V(dt*) = theta``) with
 import math
 
 from snnexact.engine.jit import jit
+from snnexact.engine.neurons.synapse import input_time_adjoint  # noqa: F401 (a verb)
 from snnexact.engine.sums import ordered_total
 from snnexact.engine.neurons.lif import next_spike_time
 
 
 @jit
-def flow_grad(V0, I0, dt, tau):
+def flow_grad(p, V0, I0, dt):
     """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` after a spike-free flow over ``dt``."""
-    x = math.exp(-dt / tau)
+    x = math.exp(-dt / p.tau)
     xx = x * x
     return (V0 + I0) * x - I0 * xx, I0 * xx, x, x - xx, xx
 
 
 @jit
-def spike_time_grad(V0, I0, tau, theta):
+def spike_time_grad(p, V0, I0):
     """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next threshold crossing (``inf, 0, 0`` if none)."""
-    dt = next_spike_time(V0, I0, tau, theta)
+    dt = next_spike_time(p, V0, I0)
     if dt == math.inf:
         return dt, 0.0, 0.0
-    x = math.exp(-dt / tau)
-    vdot = (I0 * x * x - theta) / tau
+    x = math.exp(-dt / p.tau)
+    vdot = (I0 * x * x - p.theta) / p.tau
     return dt, -x / vdot, -(x - x * x) / vdot
 
 
 @jit
-def interval_vjp(V0, I0, lamV, lamI, x, tau, m, work):
-    """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one spike-free interval
-    (in place) and return ``g_dt = sum_n lam_n . F(z_n(end))``. The Jacobian does not depend on
-    the state; ``lamV[m]`` of a neuron that spikes at the end is zero already (its reset).
+def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
+    """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one interval (in place) and
+    return ``g_dt = sum_n lam_n . F(z_n(end))``. The Jacobian does not depend on the state;
+    ``lamV[m]`` of the neuron ``m >= 0`` that spikes at the end is erased by its reset first.
     ``work``: scratch array of length n (the terms of ``g_dt``, summed afterwards in a fixed
     order so that this loop vectorises)."""
+    tau = p.tau
+    if m >= 0:
+        lamV[m] = 0.0
     xx = x * x
     for n in range(V0.shape[0]):
         I = I0[n] * xx
@@ -55,3 +59,9 @@ def interval_vjp(V0, I0, lamV, lamI, x, tau, m, work):
         lamV[n] = lv * x
         lamI[n] = lv * (x - xx) + li * xx
     return ordered_total(work)
+
+
+@jit
+def spike_tied_to_previous(p, V, dt):
+    """Never: a LIF spike-time gradient is finite wherever the crossing is transversal."""
+    return False

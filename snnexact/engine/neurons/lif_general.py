@@ -4,9 +4,9 @@ r"""LIF neuron with a current-based synapse of any time constant: standalone sca
 
     \tau_m \dot V = (v_{leak} - V) + r I, \qquad \tau_s \dot I = -I .
 
-Not yet wired into the network (the event loop and backward pass still use ``lif.py``); the
-verbs take the parameter tuple
-``p = LIFGeneral(...).p = (tau_m, tau_s, theta, v_leak, v_reset, r)``.
+``LIF(tau_m, theta, tau_s=..., v_leak=..., v_reset=..., r=...)`` uses these verbs (kernel
+parameters ``LIFGeneralKernel``) whenever it is not the closed form of ``lif.py``
+(``tau_s = tau_m / 2``, ``v_leak = v_reset = 0``, ``r = 1``); adjoint in ``lif_general_adjoint.py``.
 
 **Flow** (``flow``). With ``W = V - v_leak``, ``I(t) = I0 exp(-t/tau_s)`` and::
 
@@ -29,16 +29,23 @@ by ``tau_s - tau_m``, so it is exact to a few ulp for every ratio, including ``t
 valid (an interior extremum) iff ``I0 != 0``, ``y > -1`` and ``t_e > 0``; ``log1p(y)/y = 1``
 at ``y = 0`` (``tau_s = tau_m``: ``t_e = -rho tau``).
 
-**Next spike** (``next_spike_time``): the first upward crossing of ``theta`` in ``(0, horizon]``
-(0 if ``V0 >= theta``, as in ``lif.py``). ``V`` is monotone on ``[0, t_e]`` and on
+**Next spike** (``spike_time_within``): the first upward crossing of ``theta`` in
+``(0, horizon]`` (0 if ``V0 >= theta``, as in ``lif.py``); ``next_spike_time`` has no horizon. ``V`` is monotone on ``[0, t_e]`` and on
 ``[t_e, horizon]``, so the crossing lies in the first piece iff ``V(min(t_e, horizon)) > theta``,
 else in the second iff ``V(horizon) > theta`` (the piece is then rising). A maximum that only
 touches ``theta`` is no spike (as ``D = 0`` in ``lif.py``); a maximum ``1e-10`` above it is found,
 since ``V(t_e)`` is evaluated to a few ulp. Inside the bracket a safeguarded Newton/bisection
 (Newton with the exact derivative, bisection whenever the step would leave the bracket or
-shrink it too slowly) converges to full double precision. With ``tau_s = tau_m / 2``,
-``v_leak = 0`` and ``r = 1`` the closed form of ``lif.py`` is used instead (``v_reset`` does not
-enter the flow).
+shrink it too slowly) converges to full double precision. Without a horizon, the crossing after
+the extremum (or after ``t = 0`` if there is none) exists iff ``v_leak > theta`` (``V`` then
+rises monotonically towards ``v_leak``) and is bracketed by doubling. (``LIF`` runs the closed
+form of ``lif.py`` instead when ``tau_s = tau_m / 2``, ``v_leak = v_reset = 0`` and ``r = 1``.)
+
+**Layer sweep.** A neuron may cross ``theta`` inside an interval of length ``dt`` only if
+``v_leak + max(W0, W0 x_m) + max(r I0, 0) K(min(dt, t_K)) >= theta``, with ``t_K`` the time of
+the maximum of ``K`` (``K`` rises before it): the first term bounds the decaying part, the
+second the kernel part. Such neurons are flagged and searched exactly; the bound costs a few
+operations per neuron, shared factors ``x_m``, ``x_s``, ``K(dt)`` once per interval.
 
 **Sensitivities** (``flow_grad``, ``spike_time_grad``)::
 
@@ -47,58 +54,24 @@ enter the flow).
 
 ``Vdot* -> 0`` at a grazing crossing, where the gradient diverges (as in ``lif.py``).
 """
-from dataclasses import dataclass
+from collections import namedtuple
 import math
 
 import numpy as np
 
 from snnexact.engine.jit import jit
-from snnexact.engine.neurons import lif
-from snnexact.engine.neurons.lif import jump  # noqa: F401 (the same jump verb)
+from snnexact.engine.neurons.synapse import jump  # noqa: F401 (the same jump verb)
 
 _MAX_ITER = 200  # Newton/bisection steps; bisection alone needs < 1100 to exhaust a double
 
-
-@dataclass(frozen=True)
-class LIFGeneral:
-    """Parameters of the general-ratio LIF: time constants ``tau_m``, ``tau_s`` (> 0),
-    threshold ``theta``, leak and reset potentials (``v_leak``, ``v_reset`` < ``theta``) and
-    the input resistance ``r`` (finite, != 0)."""
-
-    tau_m: float
-    tau_s: float
-    theta: float = 1.0
-    v_leak: float = 0.0
-    v_reset: float = 0.0
-    r: float = 1.0
-
-    def __post_init__(self):
-        for name in ("tau_m", "tau_s", "theta", "v_leak", "v_reset", "r"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
-                                                                   np.floating)):
-                raise ValueError(f"{name} must be a real number, got {type(value).__name__}")
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be finite, got {value!r}")
-        for name in ("tau_m", "tau_s"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if self.r == 0:
-            raise ValueError("r must be != 0 (the input would have no effect)")
-        if not self.v_reset < self.theta:
-            raise ValueError(f"v_reset must be below theta={self.theta}, got {self.v_reset!r}")
-
-    @property
-    def p(self):
-        """The parameter tuple the jitted verbs take."""
-        return (float(self.tau_m), float(self.tau_s), float(self.theta), float(self.v_leak),
-                float(self.v_reset), float(self.r))
+LIFGeneralKernel = namedtuple("LIFGeneralKernel", "tau_m tau_s theta v_leak v_reset r")
+LIFGeneralKernel.__doc__ = "Kernel parameters of the general-ratio LIF verbs."
 
 
 # ----------------------------------------------------------------------------- scalar verbs
 
 @jit
-def _kernel(t, tau_m, tau_s):
+def psp_kernel(t, tau_m, tau_s):
     """``K(t)``: the voltage response to a unit current at ``t = 0`` (module docstring)."""
     z = abs(t * (1.0 / tau_s - 1.0 / tau_m))
     phi = 1.0 if z == 0.0 else -math.expm1(-z) / z
@@ -106,49 +79,46 @@ def _kernel(t, tau_m, tau_s):
 
 
 @jit
-def _is_lif_closed_form(p):
-    return p[1] * 2.0 == p[0] and p[3] == 0.0 and p[5] == 1.0
+def psp_peak_time(tau_m, tau_s):
+    """Time of the maximum of ``K``: ``tau_m log(q) / (q - 1)``, ``q = tau_m / tau_s``."""
+    d = tau_m / tau_s - 1.0
+    return tau_m if d == 0.0 else tau_m * math.log1p(d) / d
 
 
 @jit
-def flow(V0, I0, dt, p):
+def flow(p, V0, I0, dt):
     """State ``(V, I)`` after ``dt >= 0`` without spikes."""
-    tau_m, tau_s, _, v_leak, _, r = p
-    if _is_lif_closed_form(p):
-        return lif.flow(V0, I0, dt, tau_m)
-    V = v_leak + (V0 - v_leak) * math.exp(-dt / tau_m) + r * I0 * _kernel(dt, tau_m, tau_s)
-    return V, I0 * math.exp(-dt / tau_s)
+    W = (V0 - p.v_leak) * math.exp(-dt / p.tau_m) + p.r * I0 * psp_kernel(dt, p.tau_m, p.tau_s)
+    return W + p.v_leak, I0 * math.exp(-dt / p.tau_s)
 
 
 @jit
-def _g(W0, I0, t, p):
+def _g(p, W0, I0, t):
     """``(V(t) - theta, dV/dt)`` from ``W0 = V0 - v_leak``."""
-    tau_m, tau_s, theta, v_leak, _, r = p
-    W = W0 * math.exp(-t / tau_m) + r * I0 * _kernel(t, tau_m, tau_s)
-    return W + v_leak - theta, (r * I0 * math.exp(-t / tau_s) - W) / tau_m
+    W = W0 * math.exp(-t / p.tau_m) + p.r * I0 * psp_kernel(t, p.tau_m, p.tau_s)
+    return W + p.v_leak - p.theta, (p.r * I0 * math.exp(-t / p.tau_s) - W) / p.tau_m
 
 
 @jit
-def extremum_time(V0, I0, p):
+def extremum_time(p, V0, I0):
     """Time ``t_e > 0`` of the interior extremum of ``V``; ``inf`` if there is none."""
-    tau_m, tau_s, _, v_leak, _, r = p
     if I0 == 0.0:
         return math.inf
-    rho = (V0 - v_leak) / (r * I0) - 1.0
-    y = (1.0 - tau_s / tau_m) * rho
+    rho = (V0 - p.v_leak) / (p.r * I0) - 1.0
+    y = (1.0 - p.tau_s / p.tau_m) * rho
     if not y > -1.0:
         return math.inf
     psi = 1.0 if y == 0.0 else math.log1p(y) / y
-    t = -rho * tau_s * psi
+    t = -rho * p.tau_s * psi
     return t if t > 0.0 else math.inf
 
 
 @jit
-def _root(W0, I0, lo, hi, p):
+def _root(p, W0, I0, lo, hi):
     """Crossing in ``[lo, hi]`` where ``V - theta`` rises from ``< 0`` to ``>= 0``:
     Newton inside the bracket, bisection when Newton leaves it or stalls (rtsafe)."""
     t = hi
-    g, dg = _g(W0, I0, t, p)
+    g, dg = _g(p, W0, I0, t)
     if g == 0.0:
         return t
     step_old = hi - lo
@@ -165,7 +135,7 @@ def _root(W0, I0, lo, hi, p):
             t -= step
         if abs(step) <= 2.0 * 2.220446049250313e-16 * abs(t) or hi - lo <= 0.0:
             return t
-        g, dg = _g(W0, I0, t, p)
+        g, dg = _g(p, W0, I0, t)
         if g == 0.0:
             return t
         if g < 0.0:
@@ -176,56 +146,122 @@ def _root(W0, I0, lo, hi, p):
 
 
 @jit
-def bracketed_spike_time(V0, I0, horizon, p):
+def bracketed_spike_time(p, V0, I0, horizon):
     """First upward threshold crossing in ``(0, horizon]`` by bracketing from the extremum
-    (no closed-form fast path); ``inf`` if none, ``0`` if ``V0 >= theta``."""
-    theta = p[2]
-    if V0 >= theta:
+    (no closed-form fast path); ``inf`` if none, ``0`` if ``V0 >= theta``. An infinite
+    ``horizon`` brackets the late crossing (``v_leak > theta``) by doubling."""
+    if V0 >= p.theta:
         return 0.0
-    W0 = V0 - p[3]
-    t_e = extremum_time(V0, I0, p)
-    t1 = min(t_e, horizon)
-    g1, _ = _g(W0, I0, t1, p)
-    if g1 > 0.0 or (g1 == 0.0 and t1 < t_e):
-        return _root(W0, I0, 0.0, t1, p)
-    if t_e < horizon:
-        g2, _ = _g(W0, I0, horizon, p)
+    W0 = V0 - p.v_leak
+    t_e = extremum_time(p, V0, I0)
+    if t_e < math.inf or horizon < math.inf:
+        t1 = min(t_e, horizon)
+        g1, _ = _g(p, W0, I0, t1)
+        if g1 > 0.0 or (g1 == 0.0 and t1 < t_e):
+            return _root(p, W0, I0, 0.0, t1)
+    lo = t_e if t_e < math.inf else 0.0
+    if horizon < math.inf:
+        if t_e < horizon:
+            g2, _ = _g(p, W0, I0, horizon)
+            if g2 >= 0.0:
+                return _root(p, W0, I0, t_e, horizon)
+        return math.inf
+    if not p.v_leak > p.theta:
+        return math.inf
+    step = max(p.tau_m, p.tau_s)
+    hi = lo + step
+    for _ in range(_MAX_ITER * 6):
+        g2, _ = _g(p, W0, I0, hi)
         if g2 >= 0.0:
-            return _root(W0, I0, t_e, horizon, p)
+            return _root(p, W0, I0, lo, hi)
+        lo = hi
+        step *= 2.0
+        hi = lo + step
     return math.inf
 
 
 @jit
-def next_spike_time(V0, I0, horizon, p):
+def spike_time_within(p, V0, I0, horizon):
     """Time until ``V`` first reaches ``theta`` within ``horizon``; ``inf`` if it does not."""
-    if _is_lif_closed_form(p):
-        dt = lif.next_spike_time(V0, I0, p[0], p[2])
-        return dt if dt <= horizon else math.inf
-    return bracketed_spike_time(V0, I0, horizon, p)
+    return bracketed_spike_time(p, V0, I0, horizon)
 
 
 @jit
-def reset(V, p):
+def next_spike_time(p, V0, I0):
+    """Time until ``V`` first reaches ``theta``; ``inf`` if it never does."""
+    return bracketed_spike_time(p, V0, I0, math.inf)
+
+
+@jit
+def reset(p, V):
     """Reset after a spike: ``V = v_reset`` (the current is kept)."""
-    return p[4]
+    return p.v_reset
 
 
-# ----------------------------------------------------------------------------- sensitivities
-
-@jit
-def flow_grad(V0, I0, dt, p):
-    """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` after a spike-free flow over ``dt``."""
-    tau_m, tau_s, _, _, _, r = p
-    V, I = flow(V0, I0, dt, p)
-    return V, I, math.exp(-dt / tau_m), r * _kernel(dt, tau_m, tau_s), math.exp(-dt / tau_s)
-
+# ----------------------------------------------------------------------------- layer kernels
 
 @jit
-def spike_time_grad(V0, I0, horizon, p):
-    """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next crossing (``inf, 0, 0`` if none)."""
-    tau_m, tau_s, theta, v_leak, _, r = p
-    dt = next_spike_time(V0, I0, horizon, p)
-    if dt == math.inf:
-        return dt, 0.0, 0.0
-    vdot = (v_leak - theta + r * I0 * math.exp(-dt / tau_s)) / tau_m
-    return dt, -math.exp(-dt / tau_m) / vdot, -r * _kernel(dt, tau_m, tau_s) / vdot
+def init_state(p, V0, I0):
+    S = np.zeros((3, V0.shape[0]))
+    S[0, :] = V0
+    S[1, :] = I0
+    return S
+
+
+@jit
+def state_VI(p, S, V, I):
+    V[:] = S[0]
+    I[:] = S[1]
+
+
+@jit
+def interval_factors(p, dt):
+    """``x_m = exp(-dt/tau_m)`` and the interval length ``dt`` itself (the sweep derives the
+    synaptic factor and ``K(dt)`` from it once per interval)."""
+    return math.exp(-dt / p.tau_m), dt
+
+
+@jit
+def sweep(p, S, out, flags, x, s):
+    """Exact flow of every neuron over ``dt = s`` into ``out``; flags the neurons whose
+    voltage may reach ``theta`` inside the interval (the bound in the module docstring)."""
+    dt = s
+    xs = math.exp(-dt / p.tau_s)
+    K = psp_kernel(dt, p.tau_m, p.tau_s)
+    Kb = psp_kernel(min(dt, psp_peak_time(p.tau_m, p.tau_s)), p.tau_m, p.tau_s)
+    v_leak, r, theta = p.v_leak, p.r, p.theta
+    V_, I_, Vo, Io = S[0], S[1], out[0], out[1]
+    n_flag = 0
+    for n in range(S.shape[1]):
+        W0 = V_[n] - v_leak
+        rI = r * I_[n]
+        Ve = (W0 * x + rI * K) + v_leak
+        Vo[n] = Ve
+        Io[n] = I_[n] * xs
+        f = (Ve >= theta) | (v_leak + max(W0, W0 * x) + max(rI, 0.0) * Kb >= theta)
+        flags[n] = f
+        n_flag += f
+    return n_flag
+
+
+@jit
+def exact_end(p, S, out, n, x, s):
+    """The sweep is exact: nothing to redo for a flagged neuron that does not spike."""
+    return
+
+
+@jit
+def spike_dt(p, S, n):
+    """Exact time from the interval start to the next spike of neuron ``n`` (``inf`` if none)."""
+    return next_spike_time(p, S[0, n], S[1, n])
+
+
+@jit
+def reset_neuron(p, S, n):
+    S[0, n] = p.v_reset
+
+
+@jit
+def add_current(p, S, w):
+    for n in range(S.shape[1]):
+        S[1, n] += w[n]

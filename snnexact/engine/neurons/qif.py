@@ -31,15 +31,19 @@ leaves ``u`` unchanged), ``V = -y'/y`` at event times, and ``y'`` is rescaled by
 event so that ``u0 = V`` at the start of every interval. Only the ratio ``y'/y`` matters, so the
 pair is renormalised freely.
 """
+from collections import namedtuple
 from dataclasses import dataclass
 import math
 
 import numpy as np
 
+from snnexact.checks import positive_real
 from snnexact.engine.jit import jit
-from snnexact.engine.neurons.lif import _check_positive, jump  # noqa: F401 (the same jump verb)
+from snnexact.engine.neurons.model import NeuronModel
+from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
 
-MODEL_ID = 1
+QIFKernel = namedtuple("QIFKernel", "tau")
+QIFKernel.__doc__ = "Kernel parameters of the QIF verbs: ``tau = tau_m``."
 
 Z_SERIES_MAX = 0.25  # |z| up to which the 8-term series of C and S is exact to double precision
 _NORM_HI = 1e100
@@ -47,25 +51,37 @@ _NORM_LO = 1e-100
 
 
 @dataclass(frozen=True)
-class QIF:
+class QIF(NeuronModel):
     """QIF neuron parameters: membrane time constant ``tau_m`` (> 0)."""
 
     tau_m: float
 
     def __post_init__(self):
-        _check_positive("tau_m", self.tau_m)
+        positive_real("tau_m", self.tau_m)
 
     name = "qif"
     has_pseudospikes = True  # pseudodynamics after T (pseudo.py)
     v0_range = (-1.0, 1.0)   # trained initial voltages: below the unstable fixed point V = 1
-    model_id = MODEL_ID
     theta = math.inf  # threshold in V; kept so both models expose the same fields
+    kick = math.pi ** 2 / 4  # a single kick above it fires a neuron from rest (theory 1.2)
+
+    @property
+    def kernel(self):
+        return QIFKernel(float(self.tau_m))
+
+    @classmethod
+    def from_config(cls, cfg):
+        return cls(cfg.tau_m)
+
+    def check_initial_voltage(self, V0, where):
+        if np.any(np.isnan(V0)) or np.any(V0 == np.inf):
+            raise ValueError(f"{where} V0 must be finite or -inf for QIF")
 
 
 # ----------------------------------------------------------------------------- scalar verbs
 
 @jit
-def flow(V0, I0, dt, tau):
+def flow(p, V0, I0, dt):
     """State ``(V, I)`` after ``dt >= 0`` (V0 may be ``-inf``), valid up to the next spike.
 
     All five branches of the table above (and the reset start) are one Moebius map,
@@ -75,8 +91,8 @@ def flow(V0, I0, dt, tau):
     ``a tan(arctan(u0/a) + a s)`` loses every digit. Never flow onto the pole: fire from
     ``next_spike_time``.
     """
-    x = math.exp(-dt / tau)
-    s = -math.expm1(-dt / tau)
+    x = math.exp(-dt / p.tau)
+    s = -math.expm1(-dt / p.tau)
     c = I0
     if c > 0.0:
         a = math.sqrt(c)
@@ -94,7 +110,7 @@ def flow(V0, I0, dt, tau):
 
 
 @jit
-def next_spike_time(V0, I0, tau):
+def next_spike_time(p, V0, I0):
     """Time until ``V`` reaches ``+inf`` from ``(V0, I0)``; ``inf`` if it never does."""
     c = I0
     u0 = V0
@@ -111,11 +127,11 @@ def next_spike_time(V0, I0, tau):
             s = math.atanh(a / u0) / a
     if s >= 1.0:
         return math.inf
-    return -tau * math.log1p(-s)
+    return -p.tau * math.log1p(-s)
 
 
 @jit
-def reset(V):
+def reset(p, V):
     """Reset after a spike: ``V = -inf`` (the current is kept)."""
     return -math.inf
 
@@ -123,7 +139,7 @@ def reset(V):
 # ----------------------------------------------------------------------------- layer kernels
 
 @jit
-def _init_state(V0, I0):
+def init_state(p, V0, I0):
     n = V0.shape[0]
     S = np.zeros((3, n))
     for i in range(n):
@@ -138,7 +154,7 @@ def _init_state(V0, I0):
 
 
 @jit
-def _state_VI(S, V, I):
+def state_VI(p, S, V, I):
     """Write ``V = -y'/y`` (``-inf`` at ``y = 0``, just reset) and ``I`` into ``V, I``."""
     for i in range(S.shape[1]):
         V[i] = -S[1, i] / S[0, i] if S[0, i] != 0.0 else -math.inf
@@ -146,7 +162,7 @@ def _state_VI(S, V, I):
 
 
 @jit
-def _series(z):
+def series(z):
     """``C(z) = sum_k z^k/(2k)!`` and ``S(z) = sum_k z^k/(2k+1)!``, k <= 7 (Horner)."""
     C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320 + z * (
         1 / 3628800 + z * (1 / 479001600 + z * (1 / 87178291200)))))))
@@ -161,7 +177,7 @@ def _series(z):
 # tail is geometric with ratio < 1/100) stays below 2^-56 in absolute value; by the Wronskian
 # C^2 - z S^2 = 1 the flow matrix has unit scale, so the truncation is below 1/8 ulp of it:
 #   5 terms (K = 4)  up to |z| <= 2^-7 :  (2^-7)^5 / 10!  = 8.0e-18
-#   8 terms (K = 7)  up to |z| <= 1/4  :  (1/4)^8 / 16!   = 7.3e-19   (Z_SERIES_MAX, _series)
+#   8 terms (K = 7)  up to |z| <= 1/4  :  (1/4)^8 / 16!   = 7.3e-19   (Z_SERIES_MAX, series)
 #  11 terms (K = 10) up to |z| <= 9/4  :  (9/4)^11 / 22!  = 6.7e-18
 # At |z| <= 9/4 the angle sqrt(|z|) <= 1.5 < pi, so at most one zero of y fits in the
 # interval and a sign change of y still detects every spike; beyond it a neuron is flagged
@@ -171,7 +187,7 @@ Z_LONG = 2.25
 
 
 @jit
-def _series_short(z):
+def series_short(z):
     """``C(z)``, ``S(z)`` with k <= 4 (exact to 2^-56 for ``|z| <= Z_SHORT``)."""
     C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320))))
     Sz = 1.0 + z * (1 / 6 + z * (1 / 120 + z * (1 / 5040 + z * (1 / 362880))))
@@ -179,7 +195,7 @@ def _series_short(z):
 
 
 @jit
-def _series_long(z):
+def series_long(z):
     """``C(z)``, ``S(z)`` with k <= 10 (exact to 2^-56 for ``|z| <= Z_LONG``)."""
     C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320 + z * (
         1 / 3628800 + z * (1 / 479001600 + z * (1 / 87178291200 + z * (
@@ -193,7 +209,13 @@ def _series_long(z):
 
 
 @jit
-def _sweep(S, out, flags, x, s, theta):
+def interval_factors(p, dt):
+    """``x = exp(-dt/tau)`` and ``s = 1 - x`` (without cancellation)."""
+    return math.exp(-dt / p.tau), -math.expm1(-dt / p.tau)
+
+
+@jit
+def sweep(p, S, out, flags, x, s):
     """Tentative flow of every neuron by the shared ``(x, s)`` into ``out`` with the series.
 
     Flags (returns their count) each neuron whose end value is not trustworthy or may hide a
@@ -229,11 +251,11 @@ def _sweep_level(S, out, flags, x, s, level):
         c = c_[n]
         z = -c * s2
         if level == 0:
-            C, Sz = _series_short(z)
+            C, Sz = series_short(z)
         elif level == 1:
-            C, Sz = _series(z)
+            C, Sz = series(z)
         else:
-            C, Sz = _series_long(z)
+            C, Sz = series_long(z)
         ye = y * C + yp * s * Sz
         ype = (yp * C - c * s * y * Sz) * x
         yo[n] = ye
@@ -247,7 +269,7 @@ def _sweep_level(S, out, flags, x, s, level):
 
 
 @jit
-def _exact_end(S, out, n, x, s):
+def exact_end(p, S, out, n, x, s):
     """Exact flow of neuron ``n`` by ``(x, s)`` into column ``n`` of ``out``: the end state of a
     flagged neuron that does not spike inside the interval."""
     y = S[0, n]
@@ -255,7 +277,7 @@ def _exact_end(S, out, n, x, s):
     c = S[2, n]
     z = -c * s * s
     if abs(z) <= Z_SERIES_MAX:
-        C, Sz = _series(z)
+        C, Sz = series(z)
         ye = y * C + yp * s * Sz
         ype = yp * C - c * s * y * Sz
     elif c > 0.0:
@@ -280,7 +302,7 @@ def _exact_end(S, out, n, x, s):
 
 
 @jit
-def _spike_dt(S, n, tau, theta):
+def spike_dt(p, S, n):
     """Exact time from the interval start to the next zero of ``y`` (spike); ``inf`` if none."""
     y = S[0, n]
     yp = S[1, n]
@@ -302,17 +324,17 @@ def _spike_dt(S, n, tau, theta):
                 s = math.atanh(q) / a
     if s >= 1.0:
         return math.inf
-    return -tau * math.log1p(-s)
+    return -p.tau * math.log1p(-s)
 
 
 @jit
-def _reset(S, n):
+def reset_neuron(p, S, n):
     """At the pole ``y = 0``; continue on the far side with the sign flipped so ``y >= 0``."""
     S[0, n] = 0.0
     S[1, n] = abs(S[1, n]) if S[1, n] != 0.0 else 1.0
 
 
 @jit
-def _add_current(S, w):
+def add_current(p, S, w):
     for n in range(S.shape[1]):
         S[2, n] += w[n]

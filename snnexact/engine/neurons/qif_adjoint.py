@@ -26,8 +26,15 @@ where the ``G`` forms cancel catastrophically.
 import math
 
 from snnexact.engine.jit import jit
+from snnexact.engine.neurons.synapse import input_time_adjoint  # noqa: F401 (a verb)
 from snnexact.engine.sums import ordered_total
-from snnexact.engine.neurons.qif import Z_SERIES_MAX, Z_SHORT, _series, _series_short, next_spike_time
+from snnexact.engine.neurons.qif import Z_SERIES_MAX, Z_SHORT, next_spike_time, series, series_short
+
+# A QIF neuron whose |voltage| exceeds this at the start of the interval that ends in its spike
+# fires within s ~ 1/V of the event before (a tie up to rounding); its spike-time gradient is
+# taken from the previous interval (spike_tied_to_previous). Above 1/sqrt(eps) the chain through
+# the pole loses more than half the digits; the alternative ignores an O(1/V) shift.
+QIF_POLE_V = 1e8
 
 
 @jit
@@ -58,14 +65,14 @@ def css_scaled(z):
 
 
 @jit
-def flow_grad(V0, I0, dt, tau):
+def flow_grad(p, V0, I0, dt):
     """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` after a spike-free flow over ``dt`` (V0 may be -inf).
 
     ``y, y'`` and their ``c``-derivatives are all scaled by the same ``k`` (``css_scaled``), so
     ``u`` and ``du/dc`` (ratios) are unchanged and ``du/du0 = 1/y^2`` becomes ``k^2 / y^2``.
     """
-    x = math.exp(-dt / tau)
-    s = -math.expm1(-dt / tau)
+    x = math.exp(-dt / p.tau)
+    s = -math.expm1(-dt / p.tau)
     c = I0
     C, S, D, k = css_scaled(-c * s * s)
     if V0 == -math.inf:
@@ -89,9 +96,10 @@ def flow_grad(V0, I0, dt, tau):
 
 
 @jit
-def spike_time_grad(V0, I0, tau):
+def spike_time_grad(p, V0, I0):
     """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next blow-up (``inf, 0, 0`` if none)."""
-    dt = next_spike_time(V0, I0, tau)
+    tau = p.tau
+    dt = next_spike_time(p, V0, I0)
     if dt == math.inf:
         return dt, 0.0, 0.0
     s = -math.expm1(-dt / tau)
@@ -104,9 +112,10 @@ def spike_time_grad(V0, I0, tau):
 
 
 @jit
-def _one_vjp(V0, I0, lv, li, dt, tau, spiking):
+def one_vjp(p, V0, I0, lv, li, dt, spiking):
     """Exact pull-back of one neuron's adjoint over an interval: ``(lamV0, lamI0, g_dt)``."""
-    V, I, dV_dV0, dV_dI0, dI_dI0 = flow_grad(V0, I0, dt, tau)
+    tau = p.tau
+    V, I, dV_dV0, dV_dI0, dI_dI0 = flow_grad(p, V0, I0, dt)
     g = li * (-2.0 * I / tau)
     if spiking or lv == 0.0:
         # spiking: ends on the pole, its lamV is zero (reset) while F_V is infinite. lv = 0:
@@ -125,17 +134,17 @@ def _css_series(z, short):
     """Series ``C, S, D`` with k <= 4 (``short``, exact to 2^-56 for ``|z| <= qif.Z_SHORT``:
     first omitted terms 8e-18, 7e-19, 3e-20) or k <= 7 (``|z| <= Z_SERIES_MAX``)."""
     if short:
-        C, S = _series_short(z)
+        C, S = series_short(z)
         D = 1 / 6 + z * (2 / 120 + z * (3 / 5040 + z * (4 / 362880 + z * (5 / 39916800))))
         return C, S, D
-    C, S = _series(z)
+    C, S = series(z)
     D = 1 / 6 + z * (2 / 120 + z * (3 / 5040 + z * (4 / 362880 + z * (5 / 39916800 + z * (
         6 / 6227020800 + z * (7 / 1307674368000 + z * (8 / 355687428096000)))))))
     return C, S, D
 
 
 @jit
-def interval_vjp(V0, I0, lamV, lamI, x, s, dt, tau, m, flags, work):
+def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
     """Pull the adjoint of every neuron back over one interval (in place); return ``g_dt``.
 
     First a branch-free pass with the series form (the shortest series that is exact for the
@@ -143,6 +152,7 @@ def interval_vjp(V0, I0, lamV, lamI, x, s, dt, tau, m, flags, work):
     (large ``|z|``, a reset start ``V0 = -inf``, or the neuron ``m`` spiking at the end) are
     flagged and redone exactly one by one. ``flags``, ``work``: scratch arrays of length n.
     """
+    tau = p.tau
     xx = x * x
     s2 = s * s
     s3 = s2 * s
@@ -179,8 +189,16 @@ def interval_vjp(V0, I0, lamV, lamI, x, s, dt, tau, m, flags, work):
     if n_flag:
         for n in range(V0.shape[0]):
             if flags[n]:
-                lv0, li0, gn = _one_vjp(V0[n], I0[n], lamV[n], lamI[n], dt, tau, n == m)
+                lv0, li0, gn = one_vjp(p, V0[n], I0[n], lamV[n], lamI[n], dt, n == m)
                 lamV[n] = lv0
                 lamI[n] = li0
                 g += gn
     return g
+
+
+@jit
+def spike_tied_to_previous(p, V, dt):
+    """``|V| > QIF_POLE_V`` (next to the pole on either side, rounding may put the state just
+    past it), or ``V = -inf`` after a zero-length interval (exactly on it: a neuron just reset
+    cannot fire again after a zero-length interval). See ``backward.backward_layer``."""
+    return abs(V) > QIF_POLE_V and V != -math.inf or V == -math.inf and dt == 0.0

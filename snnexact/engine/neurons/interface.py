@@ -1,0 +1,168 @@
+r"""The neuron-model interface: one fixed set of verbs, each taking the model's kernel
+parameters ``p`` first (docs/models.md).
+
+A model is a frozen dataclass (the user-facing parameters, see ``NeuronModel``) whose ``kernel``
+property returns a model-specific ``namedtuple`` of floats, plus one module of verbs and one of
+their adjoints, registered with ``register(kernel_type, *modules)``. Every verb below
+dispatches on the *type* of ``p``: inside Numba-compiled code the choice is made at compile
+time (an ``overload`` per verb), so the event loop, the replay and the backward pass compile
+once per model with no run-time switch; from Python the same call looks the implementation up
+in the registry. A new model therefore touches only its own files (and its ``reference/``
+twin).
+
+Layer state: a model keeps its neurons in a ``(rows, n)`` array ``S`` of its own layout;
+``init_state`` builds it from voltages and currents and ``state_VI`` reads them back.
+Intervals between events share factors across neurons (``interval_factors``), so one sweep
+over a layer costs a few multiply-adds per neuron (docs/theory.md section 8).
+"""
+import functools
+
+from numba.extending import overload
+
+from snnexact.engine.jit import OPTIONS
+
+_IMPLEMENTATIONS = {}
+_MODULES = {}
+
+
+def register(kernel_type, *modules):
+    """Register the verbs of ``modules`` (searched in order) for kernel parameters of type
+    ``kernel_type``; every verb of this interface must be found."""
+    missing = [v for v in VERBS if not any(hasattr(m, v) for m in modules)]
+    if missing:
+        raise TypeError(f"model {kernel_type.__name__} lacks the verbs {missing}")
+    for verb in VERBS:
+        _IMPLEMENTATIONS[kernel_type, verb] = next(getattr(m, verb) for m in modules
+                                                   if hasattr(m, verb))
+    _MODULES[kernel_type] = modules
+
+
+def _implementation(kernel_type, verb):
+    try:
+        return _IMPLEMENTATIONS[kernel_type, verb]
+    except KeyError:
+        raise TypeError(f"no neuron model is registered for kernel parameters of type "
+                        f"{getattr(kernel_type, '__name__', kernel_type)}") from None
+
+
+VERBS = []
+
+
+def _verb(stub):
+    """Turn ``stub`` (signature and docstring only) into a verb: Python calls dispatch through
+    the registry, compiled calls through an ``overload`` resolved at compile time."""
+    name = stub.__name__
+    VERBS.append(name)
+
+    @functools.wraps(stub)
+    def dispatch(p, *args):
+        return _implementation(type(p), name)(p, *args)
+
+    def typer(p, *args):
+        impl = _IMPLEMENTATIONS.get((getattr(p, "instance_class", None), name))
+        return None if impl is None else impl.py_func
+
+    overload(dispatch, jit_options=OPTIONS, strict=False)(typer)
+    return dispatch
+
+
+# ----------------------------------------------------------------------------- scalar verbs
+
+@_verb
+def flow(p, V0, I0, dt):
+    """State ``(V, I)`` after a spike-free flow over ``dt >= 0`` from ``(V0, I0)``."""
+
+
+@_verb
+def next_spike_time(p, V0, I0):
+    """Time from ``(V0, I0)`` to the next spike; ``inf`` if there is none."""
+
+
+@_verb
+def jump(p, I, w):
+    """The current after a presynaptic spike of weight ``w``."""
+
+
+@_verb
+def reset(p, V):
+    """The voltage after a spike."""
+
+
+@_verb
+def flow_grad(p, V0, I0, dt):
+    """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` after a spike-free flow over ``dt``."""
+
+
+@_verb
+def spike_time_grad(p, V0, I0):
+    """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next spike (``inf, 0, 0`` if none)."""
+
+
+# ----------------------------------------------------------------------------- layer verbs
+
+@_verb
+def init_state(p, V0, I0):
+    """A new layer state ``S`` with voltages ``V0`` and currents ``I0`` (1-D arrays)."""
+
+
+@_verb
+def state_VI(p, S, V, I):
+    """Write the voltages and currents of state ``S`` into ``V`` and ``I``."""
+
+
+@_verb
+def interval_factors(p, dt):
+    """The pair of factors ``(x, s)`` a flow over ``dt`` shares across neurons."""
+
+
+@_verb
+def sweep(p, S, out, flags, x, s):
+    """Tentative flow of every neuron over the interval of factors ``(x, s)`` into ``out``;
+    flags (and returns the count of) the neurons that may spike inside it or whose end state
+    ``exact_end`` must recompute. Exact for every unflagged neuron."""
+
+
+@_verb
+def exact_end(p, S, out, n, x, s):
+    """Exact end state of the flagged neuron ``n`` that does not spike inside the interval."""
+
+
+@_verb
+def spike_dt(p, S, n):
+    """Exact time from the interval start to the next spike of neuron ``n`` (``inf``: none)."""
+
+
+@_verb
+def reset_neuron(p, S, n):
+    """Apply the reset of neuron ``n`` (it spikes now)."""
+
+
+@_verb
+def add_current(p, S, w):
+    """Add the weight vector ``w`` (one entry per neuron) to the currents."""
+
+
+# ----------------------------------------------------------------------------- adjoint verbs
+
+@_verb
+def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
+    """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one interval of length
+    ``dt`` (factors ``x, s``) that starts at states ``(V0, I0)`` and ends with a spike of
+    neuron ``m`` (``-1``: no spike), in place; return ``g_dt = sum_n lam_n . F(z_n(end))``,
+    the derivative with respect to the interval length. ``lamV[m]`` is zero after it (its
+    reset erases it). ``flags``, ``work``: scratch arrays of length n."""
+
+
+@_verb
+def input_time_adjoint(p, lamV, lamI, out):
+    """Fill ``out[n] = lam_n . (F(z_n) - F(z_n + w e_I)) / w`` (``F`` the vector field, the
+    same for every ``w`` because ``F`` is affine in ``I``), so that the derivative of the
+    loss with respect to the time of an input event of weights ``w`` is ``sum_n out[n] w_n``.
+    For ``tau_s = tau_m / 2``: ``(2 lamI - lamV) / tau``."""
+
+
+@_verb
+def spike_tied_to_previous(p, V, dt):
+    """True if a neuron at voltage ``V`` at the start of an interval of length ``dt`` that
+    ends with its spike is, up to rounding, tied with the event that starts the interval (its
+    spike-time gradient is then taken from the interval before; QIF next to its pole)."""
