@@ -104,7 +104,8 @@ def from_nir(graph):
         R.append(None if s.recurrent is None else rows * s.recurrent.weight)
     if R[-1] is not None:
         raise ValueError(f"node {stages[-1].layer.name!r}: the output layer is recurrent (edge "
-                         f"through {stages[-1].recurrent.name!r}); snnexact's output layer never is")
+                         f"through {stages[-1].recurrent.name!r}); snnexact's output layer never "
+                         "is")
     for s, r in zip(stages, R):
         if r is not None and np.any(np.diag(r) != 0.0):
             raise ValueError(f"node {s.recurrent.name!r}: weight has a non-zero diagonal "
@@ -126,22 +127,27 @@ def snnexact_neuron(layers):
         f = layer.fields
         i = _first_unequal(f["tau_mem"], tau)
         if i is not None:
-            raise ValueError(f"node {layer.name!r}: tau_mem = {float(f['tau_mem'][i])!r} (neuron {i}) "
-                             f"differs from tau_mem = {float(tau)!r} (node {first.name!r}, neuron 0); "
+            raise ValueError(f"node {layer.name!r}: {_value(f, 'tau_mem', i)} differs from "
+                             f"{_value(first.fields, 'tau_mem', 0)} of node {first.name!r}; "
                              "snnexact uses one neuron model, so one tau_mem, per network")
         i = _first_unequal(f["tau_syn"], f["tau_mem"] / 2)
         if i is not None:
-            raise ValueError(f"node {layer.name!r}: tau_syn = {float(f['tau_syn'][i])!r} (neuron {i}) is "
-                             f"not tau_mem/2 = {float(f['tau_mem'][i] / 2)!r}; snnexact's current LIF "
-                             "needs tau_s = tau_m/2")
+            raise ValueError(f"node {layer.name!r}: {_value(f, 'tau_syn', i)} is not tau_mem/2 = "
+                             f"{float(f['tau_mem'][i] / 2)!r}; snnexact's current LIF needs "
+                             "tau_s = tau_m/2")
         i = _first_unequal(layer.reset, 0.0)
         if i is not None:
-            raise ValueError(f"node {layer.name!r}: v_reset = {float(f['v_reset'][i])!r} (neuron {i}) is "
-                             f"not v_leak = {float(f['v_leak'][i])!r}; snnexact's current LIF resets to "
-                             "its resting potential (normalised reset 0)")
+            raise ValueError(f"node {layer.name!r}: {_value(f, 'v_reset', i)} is not v_leak = "
+                             f"{float(f['v_leak'][i])!r}; snnexact's current LIF resets to its "
+                             "resting potential (normalised reset 0)")
     spans = np.concatenate([layer.span for layer in layers])
     theta = spans[0] if _first_unequal(spans, spans[0]) is None else 1.0
     return LIF(tau_m=float(tau), theta=float(theta))
+
+
+def _value(fields, name, i):
+    """``"name = value (neuron i)"`` for error messages."""
+    return f"{name} = {float(fields[name][i])!r} (neuron {i})"
 
 
 def _first_unequal(values, ref):
@@ -163,7 +169,8 @@ def parse_chain(graph, nir):
     for a, b in graph.edges:
         for end in (a, b):
             if end not in graph.nodes:
-                raise ValueError(f"edge ({a!r}, {b!r}) names node {end!r}, which is not in the graph")
+                raise ValueError(f"edge ({a!r}, {b!r}) names node {end!r}, which is not in "
+                                 "the graph")
         succ[a].append(b)
         pred[b].append(a)
     inputs = [k for k, kind in kinds.items() if kind == "input"]
@@ -243,7 +250,8 @@ def _stage(graph, forward, cuba, kinds, succ, pred, n_prev):
                          f"(n, {n_prev}) after a layer of {n_prev} units")
     w_rec = None if rec is None else _connection(rec, graph.nodes[rec])
     if w_rec is not None and w_rec.weight.shape != (n, n):
-        raise ValueError(f"node {rec!r}: weight has shape {w_rec.weight.shape}, expected ({n}, {n})")
+        raise ValueError(f"node {rec!r}: weight has shape {w_rec.weight.shape}, expected "
+                         f"({n}, {n})")
     return Stage(w_ff, fold_cuba(cuba, graph.nodes[cuba], n), w_rec)
 
 
@@ -254,8 +262,8 @@ def _connection(name, node):
     bias = getattr(node, "bias", None)
     if bias is not None and np.any(np.asarray(bias, dtype=float) != 0.0):
         raise ValueError(f"node {name!r}: bias is non-zero (max |bias| = "
-                         f"{float(np.max(np.abs(bias)))!r}); a constant drive is not representable in "
-                         "snnexact (use Linear or a zero bias)")
+                         f"{float(np.max(np.abs(bias)))!r}); a constant drive is not "
+                         "representable in snnexact (use Linear or a zero bias)")
     if not np.all(np.isfinite(weight)):
         raise ValueError(f"node {name!r}: weight has non-finite entries")
     return Connection(name, weight)
@@ -275,13 +283,14 @@ def fold_cuba(name, node, n):
         fields[field] = value
     for field in ("tau_syn", "tau_mem"):
         if np.any(fields[field] <= 0):
-            raise ValueError(f"node {name!r}: {field} must be > 0, got {float(fields[field].min())!r}")
+            raise ValueError(f"node {name!r}: {field} must be > 0, got "
+                             f"{float(fields[field].min())!r}")
     span = fields["v_threshold"] - fields["v_leak"]
     if np.any(span <= 0):
         i = int(np.argmin(span))
-        raise ValueError(f"node {name!r}: v_threshold = {float(fields['v_threshold'][i])!r} (neuron {i}) "
-                         f"is not above v_leak = {float(fields['v_leak'][i])!r}; the neuron could never "
-                         "spike from rest")
+        raise ValueError(f"node {name!r}: {_value(fields, 'v_threshold', i)} is not above "
+                         f"v_leak = {float(fields['v_leak'][i])!r}; the neuron could never spike "
+                         "from rest")
     gain = fields["r"] * fields["w_in"] / (fields["tau_syn"] * span)
     reset = (fields["v_reset"] - fields["v_leak"]) / span
     return CubaLayer(name, fields, span, gain, reset)
