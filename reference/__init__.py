@@ -5,7 +5,7 @@ fast Numba code cannot pass both:
 
 * ``simulate_closed_form`` -- plain Python event loop with the closed-form flows and spike times;
 * ``simulate_ode`` -- the same network integrated numerically with scipy's solve_ivp;
-* ``reference.adjoint`` -- twins of the adjoint kernels (complex step, THEORY 1.1-1.3 forms);
+* ``reference.adjoint`` -- twins of the adjoint kernels (complex step, docs/theory.md 1.1-1.3 forms);
 * ``reference.lif_general`` -- flow and spike-time oracles of the LIF with any ``tau_s``;
 * ``reference.nir_cubalif`` -- chains of NIR CubaLIF layers in NIR's own units (per-neuron
   ``w_in``, ``r``, ``v_leak``, ``v_threshold``, ``v_reset``).

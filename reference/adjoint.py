@@ -16,16 +16,16 @@ QIF (tau dV/dt = V (V - 1) + I, with V = x u, du/ds = u^2 + c):
   * ``C, S, D`` of ``z``: ``cos``/``cosh`` of ``w = sqrt(|z|)``, ``D = (sin w - w cos w)/(2 w^3)``
     written out by the chain rule (or its ``sinh`` twin), and a 30-term power series summed with
     ``math.fsum`` for ``|z| <= 1`` (where the trigonometric forms cancel);
-  * flow sensitivities: ``du/du0 = f(u)/f(u0)`` (``f(u) = u^2 + c``, THEORY 1.3) and ``du/dc``
-    by the complex step through the tan/tanh branch formulas of THEORY 1.1 (the kernel uses the
-    Riccati linearisation and series instead); at ``c = 0`` THEORY's
+  * flow sensitivities: ``du/du0 = f(u)/f(u0)`` (``f(u) = u^2 + c``, docs/theory.md 1.3) and ``du/dc``
+    by the complex step through the tan/tanh branch formulas of docs/theory.md 1.1 (the kernel uses the
+    Riccati linearisation and series instead); at ``c = 0`` docs/theory.md's
     ``du/dc = f(u) [G(u) - G(u0)]``, ``G = -1/(3u^3)``, expanded by hand:
     ``du/dc = (s - u0 s^2 + u0^2 s^3 / 3) / (1 - u0 s)^2``;
   * spike time: the complex step through ``dt* = -tau ln(1 - s*)`` with the ``s*`` formulas of
-    THEORY 1.2 (the kernel uses the series form of ``ds*/dc``); ``ds*/dc = -1/(3 u0^3)`` at
+    docs/theory.md 1.2 (the kernel uses the series form of ``ds*/dc``); ``ds*/dc = -1/(3 u0^3)`` at
     ``c = 0``.
   The branch formulas lose digits as ``c -> 0``: use the twins for ``|c|`` of order one and at
-  ``c = 0`` exactly. (THEORY 1.3's general ``G`` forms cancel too badly to serve as a twin:
+  ``c = 0`` exactly. (docs/theory.md 1.3's general ``G`` forms cancel too badly to serve as a twin:
   ``|G| ~ |c|^-1.5`` while ``G(u) - G(u0) ~ s`` for short intervals.)
 """
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _qif_u_complex(u0, c, s):
 
 
 def _qif_spike_s_complex(u0, c):
-    """``s*`` of the blow-up (THEORY 1.2) for complex ``u0`` or ``c`` (a spike exists)."""
+    """``s*`` of the blow-up (docs/theory.md 1.2) for complex ``u0`` or ``c`` (a spike exists)."""
     if c == 0.0:
         return 1.0 / u0
     if c.real > 0.0:
@@ -152,7 +152,7 @@ def _qif_du(u0, c, s):
 
 
 def qif_flow_grad(V0, I0, dt, tau):
-    """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` from the generic THEORY 1.3 forms (see module doc)."""
+    """``(V, I, dV/dV0, dV/dI0, dI/dI0)`` from the generic docs/theory.md 1.3 forms (see module doc)."""
     x = math.exp(-dt / tau)
     s = -math.expm1(-dt / tau)
     u, du_du0, du_dc = _qif_du(V0, I0, s)

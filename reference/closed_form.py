@@ -6,7 +6,7 @@ Models (tau = tau_m, synaptic current decays with tau_s = tau / 2):
     QIF:  tau dV/dt = V (V - 1) + I    spike at V = +inf,  reset V = -inf
     both: I(t0 + dt) = I0 x^2 with x = exp(-dt / tau); a spike of weight w adds w to I.
 
-Flow (docs/THEORY.md 1.1), with s = 1 - x and c = I0 fixed over the interval:
+Flow (docs/theory.md 1.1), with s = 1 - x and c = I0 fixed over the interval:
 
     LIF:  V(dt) = (V0 + I0) x - I0 x^2
     QIF:  V(dt) = x u(s), du/ds = u^2 + c, u(0) = V0, a = sqrt(|c|)
@@ -16,7 +16,7 @@ Flow (docs/THEORY.md 1.1), with s = 1 - x and c = I0 fixed over the interval:
           c < 0, |u0|>a  u = a / tanh(artanh(a/u0) - a s)       (u0 = -inf: -a coth(a s))
           c < 0, |u0|=a  u = u0 (fixed point)
 
-Next spike time (THEORY.md 1.2):
+Next spike time (docs/theory.md 1.2):
 
     LIF:  needs I0 > 0 and D = (V0 + I0)^2 - 4 I0 theta > 0 (a tangential touch, D = 0, is none);
           x+ = ((V0 + I0) + sqrt(D)) / (2 I0), spike iff 0 < x+ < 1, dt* = -tau ln(x+)

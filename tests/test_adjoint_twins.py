@@ -1,5 +1,5 @@
 """Every adjoint kernel of ``snnexact/engine/neurons/*_adjoint.py`` against its slow twin in
-``reference/adjoint.py`` (complex step and the THEORY 1.3 forms), branch by branch."""
+``reference/adjoint.py`` (complex step and the docs/theory.md 1.3 forms), branch by branch."""
 import math
 
 import numpy as np

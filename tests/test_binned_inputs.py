@@ -1,4 +1,4 @@
-"""Binned virtual input events (THEORY.md section 9): after ``Bin(T / n_bins)`` every bin is one
+"""Binned virtual input events (docs/theory.md section 9): after ``Bin(T / n_bins)`` every bin is one
 input event whose weight vector is ``W @ c_b``. The simulator must give the same spikes as a
 network whose input layer has one virtual unit per bin, with weight column ``W @ c_b``, firing
 once at the bin's left edge."""

@@ -1,5 +1,5 @@
 """Continuity of the first-spike loss along random lines in weight space, and finite exact
-gradients at the edges of the firing region (THEORY.md 1.2, 3, 4, 6).
+gradients at the edges of the firing region (docs/theory.md 1.2, 3, 4, 6).
 
 * QIF with pseudospikes: no jump survives refinement; spike counts inside [0, T] change only
   through T.

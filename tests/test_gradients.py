@@ -176,7 +176,7 @@ def test_input_time_and_initial_state_gradients(model):
 
 
 def test_grazing_lif_crossing_is_reported_not_clamped():
-    """One LIF neuron, one kick w = 4 theta (1 + eps) (just above grazing, THEORY 1.2): the
+    """One LIF neuron, one kick w = 4 theta (1 + eps) (just above grazing, docs/theory.md 1.2): the
     reported spike-time sensitivity grows like eps^(-1/2) and equals |dt*/dV0| = x*/|Vdot*|."""
     net = snnexact.Network(snnexact.LIF(1.0), (1, 1))
     sens = []

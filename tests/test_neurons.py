@@ -16,7 +16,7 @@ TAU = 0.7
 LK = lif.LIFKernel(TAU, 1.0)
 QK = qif.QIFKernel(TAU)
 
-# (model, V0, I0, T, branch): each QIF flow branch (THEORY 1.1) and spike branch (1.2), LIF cases.
+# (model, V0, I0, T, branch): each QIF flow branch (docs/theory.md 1.1) and spike branch (1.2), LIF cases.
 BRANCH_CASES = [
     ("lif", 0.0, 6.0, 2.0, "LIF crossing"),
     ("lif", 0.5, 2.0, 2.0, "LIF no crossing, D < 0"),
@@ -75,7 +75,7 @@ def test_branch_against_ode_oracle(model, V0, I0, T, branch):
 
 def test_single_kick_thresholds():
     """From rest one kick fires the LIF iff w > 4 theta (grazing at equality), QIF iff w > pi^2/4
-    (THEORY 1.2; with tau_s = tau/2 the QIF needs s* < 1)."""
+    (docs/theory.md 1.2; with tau_s = tau/2 the QIF needs s* < 1)."""
     assert lif.next_spike_time(LK, 0.0, 4.0 * 1.01) < math.inf
     assert lif.next_spike_time(LK, 0.0, 4.0) == math.inf
     assert lif.next_spike_time(LK, 0.0, 4.0 * 0.99) == math.inf

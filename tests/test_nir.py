@@ -61,6 +61,20 @@ def test_round_trip(rng, tmp_path, via_file):
     _assert_same_spikes(_spikes(net2, params2, times, units, 0.1), ref)
 
 
+def test_round_trip_general_lif(rng):
+    """Any tau_s, v_reset and r: same spikes after export and import (r folds into the
+    weights, so the imported neuron is the normalised one)."""
+    neuron = snnexact.LIF(tau_m=0.02, theta=1.3, tau_s=0.004, v_reset=-0.2, r=1.7)
+    net = snnexact.Network(neuron, (6, 8, 3), True)
+    params = net.init_params(seed=1)
+    net2, params2 = from_nir(to_nir(net, params))
+    assert (net2.neuron.tau_s, net2.neuron.v_reset, net2.neuron.r) == (0.004, -0.2, 1.0)
+    times, units = _inputs(rng, 6, 40, 0.1)
+    ref = _spikes(net, params, times, units, 0.1)
+    assert all(len(t) > 0 for t, _ in ref)
+    _assert_same_spikes(_spikes(net2, params2, times, units, 0.1), ref)
+
+
 # ----------------------------------------------------------------------------- hand-built graphs
 
 def _cuba(n, tau_mem=0.02, **fields):
@@ -97,28 +111,34 @@ def _graph(weights, cubas, recurrent=None, affine=(), bias=None):
     return nir.NIRGraph(nodes=nodes, edges=edges)
 
 
-def _random_chain(rng, sizes=(5, 6, 3)):
+def _random_chain(rng, sizes=(5, 6, 3), ratio=0.5, reset=0.0):
     """Weights and per-neuron fields that vary wherever folding makes them exact (w_in, r,
-    v_leak, v_threshold, v_reset = v_leak); tau_mem = 2 tau_syn = 20 ms everywhere. Weights are
-    drawn in normalised units (kick 4 fires from rest) and expressed in NIR units."""
+    v_leak, v_threshold, and v_reset at the normalised ``reset``); tau_mem = 20 ms and
+    tau_syn = ``ratio`` tau_mem everywhere. Weights are drawn in normalised units (kick 4 fires
+    from rest) and expressed in NIR units."""
     cubas, weights = [], []
     for n_in, n in zip(sizes[:-1], sizes[1:]):
         v_leak = rng.uniform(-0.5, 0.5, n)
+        span = rng.uniform(0.5, 2.0, n)
         c = _cuba(n, r=rng.uniform(0.5, 3.0, n), w_in=rng.uniform(0.5, 2.0, n), v_leak=v_leak,
-                  v_threshold=v_leak + rng.uniform(0.5, 2.0, n))
+                  v_threshold=v_leak + span, tau_syn=ratio * 0.02, v_reset=v_leak + reset * span)
         to_nir_units = ((c["v_threshold"] - c["v_leak"]) * c["tau_syn"] / (c["r"] * c["w_in"]))
         cubas.append((c, to_nir_units[:, None]))
-        weights.append(rng.normal(1.0, 2.0, (n, n_in)) / np.sqrt(n_in))
+        kick = snnexact.LIF(0.02, tau_s=ratio * 0.02).kick  # the kick 4 in units of this tau_s
+        weights.append(rng.normal(1.0, 2.0, (n, n_in)) / np.sqrt(n_in) * kick / 4)
     rec = rng.normal(0.0, 1.0, (sizes[1], sizes[1])) / np.sqrt(sizes[1])
     np.fill_diagonal(rec, 0.0)
     return ([w * s for w, (_, s) in zip(weights, cubas)], [c for c, _ in cubas],
             {0: rec * cubas[0][1]})
 
 
-def test_import_matches_nir_equations(rng):
-    """Per-neuron w_in, r, v_leak, v_threshold fold exactly: spike times equal those of NIR's
-    CubaLIF equations integrated in NIR's own units (reference/nir_cubalif.py)."""
-    weights, cubas, rec = _random_chain(rng)
+@pytest.mark.parametrize("ratio, reset", [(0.5, 0.0), (0.1, 0.0), (0.25, -0.3), (0.9, 0.2),
+                                          (0.95, -0.5)])  # the oracle's amplitude form needs != 1
+def test_import_matches_nir_equations(rng, ratio, reset):
+    """Per-neuron w_in, r, v_leak, v_threshold fold exactly, for any tau_syn / tau_mem and
+    normalised reset: spike times equal those of NIR's CubaLIF equations integrated in NIR's
+    own units (reference/nir_cubalif.py)."""
+    weights, cubas, rec = _random_chain(rng, ratio=ratio, reset=reset)
     graph = _graph(weights, cubas, rec, affine=(1,))
     net, params = from_nir(graph)
     assert net.sizes == (5, 6, 3) and net.recurrent_layers == (True, False)
@@ -169,11 +189,13 @@ def _error_cases():
     ones = np.ones
     return [
         ("bias", biased, r"node 'fc0': bias"),
-        ("tau ratio", with_field(0, tau_syn=0.005), r"node 'lif0': tau_syn = 0.005 .* tau_mem/2"),
+        ("tau_syn across nodes", with_field(0, tau_syn=0.005),
+         r"node 'lif1': tau_syn = 0.01 .* one tau_syn, per network"),
         ("tau_mem varies", with_field(1, tau_mem=np.array([0.02, 0.02, 0.03])),
          r"node 'lif1': tau_mem = 0.03 \(neuron 2\)"),
         ("tau_mem across nodes", with_field(1, tau_mem=0.03), r"node 'lif1': tau_mem"),
-        ("reset", with_field(0, v_reset=-0.2), r"node 'lif0': v_reset = -0.2"),
+        ("reset across nodes", with_field(0, v_reset=-0.2),
+         r"node 'lif1': v_reset = .* one normalised reset, per network"),
         ("threshold below leak", with_field(0, v_leak=1.0, v_threshold=0.5),
          r"node 'lif0': v_threshold = 0.5"),
         ("NIR LIF", node(0, lambda n: nir.LIF(tau=0.02 * ones(n), r=ones(n), v_leak=0 * ones(n),
@@ -202,6 +224,9 @@ def test_export_errors():
     with pytest.raises(ValueError, match=r"params.V0\[0\]: non-zero initial voltages"):
         to_nir(lif, snnexact.Params(p.W, p.R, (np.full(4, 0.1), None)))
     from_nir(to_nir(lif, snnexact.Params(p.W, p.R, (np.zeros(4), None))))  # zeros are rest
+    leaky = snnexact.Network(snnexact.LIF(tau_m=0.02, v_leak=-0.1), (3, 2))
+    with pytest.raises(ValueError, match="neuron: v_leak = -0.1"):
+        to_nir(leaky, leaky.init_params(seed=0))
 
 
 def test_missing_nir_says_how_to_install(monkeypatch):

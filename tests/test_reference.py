@@ -1,6 +1,6 @@
 """The two independent oracles in reference/ agree with each other.
 
-reference.simulate_closed_form (closed-form flows and spike times, docs/THEORY.md 1.1-1.2) against
+reference.simulate_closed_form (closed-form flows and spike times, docs/theory.md 1.1-1.2) against
 reference.simulate_ode (solve_ivp on the ODEs, QIF in theta-neuron form): every closed-form branch
 on a single neuron, then hypothesis-generated small networks; plus the rule that reference/ never
 imports snnexact.
@@ -130,7 +130,7 @@ QIF_BRANCH_CASES = ([("flow", *c) for c in QIF_FLOW_CASES]
 @pytest.mark.parametrize("kind,name,v0,i0,T,branch,n_spikes", QIF_BRANCH_CASES,
                          ids=[f"{c[0]}-{c[1]}" for c in QIF_BRANCH_CASES])
 def test_qif_branches(kind, name, v0, i0, T, branch, n_spikes):
-    """Each QIF flow branch (THEORY 1.1) and spike branch (1.2): the case really takes the
+    """Each QIF flow branch (docs/theory.md 1.1) and spike branch (1.2): the case really takes the
     branch it names, and the two oracles agree."""
     branch_of = qif_flow_branch if kind == "flow" else qif_spike_branch
     assert branch_of(v0, i0) == branch

@@ -36,7 +36,7 @@ def scaled_error(got, ref, rtol, atol):
     same_inf = (got == ref)  # equal infinities (QIF V = -inf right after a reset)
     err = np.abs(got - ref) / (atol + rtol * np.abs(ref))
     return np.where(same_inf, 0.0, err)
-# adjoint kernels vs their reference/adjoint.py twins (complex step, THEORY 1.3 G forms)
+# adjoint kernels vs their reference/adjoint.py twins (complex step, docs/theory.md 1.3 G forms)
 ADJOINT_TWIN_RTOL = 1e-9   # the G forms lose up to ~|G| eps / |G(u) - G(u0)| to cancellation
 ADJOINT_TWIN_ATOL = 1e-12  # sensitivities that vanish (D(z) at its zeros, x - x^2 at small x)
 # general-ratio LIF (snnexact/engine/neurons/lif_general.py)

@@ -1,4 +1,4 @@
-"""Continuity of the first-spike loss along random lines in weight space (THEORY.md section 6).
+"""Continuity of the first-spike loss along random lines in weight space (docs/theory.md section 6).
 
 For one sample, the loss ``L(p + a d)`` is evaluated on a grid of ``a`` along a random direction
 ``d`` normalised per neuron (each row of ``d`` scaled to the norm of the same row of ``p``, Li et
@@ -16,7 +16,7 @@ looking at the coarse grid alone:
   width; the spike present on one side and missing on the other is then found by matching the two
   spike trains. A QIF spike can only enter or leave through the trial end: its time tends to
   ``T`` as the interval shrinks. A LIF spike can vanish mid-trial at a grazing threshold crossing
-  (``D = 0`` in THEORY.md 1.2) or when an inhibitory input overtakes it.
+  (``D = 0`` in docs/theory.md 1.2) or when an inhibitory input overtakes it.
 
 The scans live in ``snnexact.analysis.lines``; this module runs them on a small demo network.
 Run ``python -m validation.continuity --out DIR`` for the summary table and a figure.

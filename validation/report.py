@@ -200,7 +200,7 @@ def check_gradients(n_cases, rng):
 
 def _mp_first_spike(model, w_col, times, units, T, mp):
     """First spike time of one neuron (tau = 1, current-based synapse, from rest) driven by
-    input spikes, in mpmath; ``T`` if none before ``T``. Closed forms of THEORY.md 1.1-1.2."""
+    input spikes, in mpmath; ``T`` if none before ``T``. Closed forms of docs/theory.md 1.1-1.2."""
     V, I, t = mp.mpf(0), mp.mpf(0), mp.mpf(0)
     events = sorted(set(times))
     for k, te in enumerate(events + [T]):
@@ -233,7 +233,7 @@ def _mp_first_spike(model, w_col, times, units, T, mp):
         if model == "lif":
             V = (V + I) * x - I * x * x
         else:
-            # the branch formulas of THEORY.md 1.1 (not the Moebius form snnexact uses: with
+            # the branch formulas of docs/theory.md 1.1 (not the Moebius form snnexact uses: with
             # 50 digits their loss of precision as c -> 0 does not matter)
             V = x * _mp_qif_u(V, I, 1 - x, mp)
         I = I * x * x

@@ -77,7 +77,7 @@ class TimeScale:
 
 @dataclass(frozen=True)
 class TimeNormalise:
-    """Per-sample time normalisation (THEORY.md section 9; docs/data.md).
+    """Per-sample time normalisation (docs/theory.md section 9; docs/data.md).
 
     With ``t_lo``, ``t_hi`` the spike times at the ``quantile`` and ``1 - quantile`` points of the
     sample's spike count and ``w = t_hi - t_lo``, the window ``[t_lo - margin w, t_hi + margin w]``
@@ -169,7 +169,7 @@ class Bin:
     An approximation (it changes spike times by up to dt and creates ties); the exact simulator
     does not need it. Spikes falling into the same (bin, unit) are all kept.
 
-    Binned virtual input events (THEORY.md section 9): the simulator applies all spikes of one
+    Binned virtual input events (docs/theory.md section 9): the simulator applies all spikes of one
     time stamp as one event whose weight vector is the sum of their weight columns, ``W @ c_b``
     with ``c_b`` the spike counts of bin ``b``; so after ``Bin(T / n_bins)`` a sample has at most
     ``n_bins`` input events, whatever its spike count, and the simulation is exact for the

@@ -1,6 +1,6 @@
 """Loss and exact gradient of one sample: ``loss`` and ``value_and_grad``.
 
-Readouts (THEORY.md section 5):
+Readouts (docs/theory.md section 5):
 
 * ``"first_spike"``: the last network layer spikes; ``t_o`` is each output neuron's first spike.
   A silent QIF output uses its first pseudospike (``pseudo.py``), so its time passes
@@ -306,7 +306,7 @@ class _Window:
 
 
 def _window(W, R, res, tau, cfg):
-    """Readout window (docs/theory.md, pseudospike readout window): every neuron of the last
+    """Readout window (docs/theory.md 9.4): every neuron of the last
     simulated layer continues with its pseudodynamics after ``T``; its pseudospikes
     ``t_k = T + delay + (k - 1) theta_p < T + window`` join the readout's input."""
     ps = rate_pass(W, R, [L.V for L in res.layers], [L.I for L in res.layers], tau, cfg.alpha)

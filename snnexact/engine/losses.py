@@ -1,8 +1,8 @@
-"""Readouts and losses with their exact derivatives (THEORY.md section 5).
+"""Readouts and losses with their exact derivatives (docs/theory.md section 5).
 
 Every function here is a pure function of spike trains and parameters: it simulates nothing and
 returns its value together with the exact derivatives a backward pass chains with
-(vector-Jacobian products). Derivations are given in full below; notation as in THEORY.md.
+(vector-Jacobian products). Derivations are given in full below; notation as in docs/theory.md.
 
 First-spike loss (spiking output layer)
 ---------------------------------------
@@ -97,7 +97,7 @@ Spike counts are piecewise constant in the parameters: their gradient is zero wh
 
 which counts a spike at ``t = 0`` fully and one at ``T`` not at all. It equals the count times
 ``1 - (mean spike time)/T``, is continuous when a spike enters or leaves the trial through ``T``
-(the only way a QIF spike can, THEORY.md 1.2), and ``dc_n/dt_j = -1/T``: lowering it moves the
+(the only way a QIF spike can, docs/theory.md 1.2), and ``dc_n/dt_j = -1/T``: lowering it moves the
 spikes of an over-active neuron later, towards and out of the end of the trial. The loss is a
 squared hinge on a band ``[lower, upper]`` (lower bound per neuron, upper bound per neuron),
 averaged over neurons::
@@ -107,7 +107,7 @@ averaged over neurons::
 
 A neuron without spikes in the trial has ``c_n = 0`` and no spike time to move: its lower-bound
 penalty has no gradient with respect to spike times (a silent QIF neuron gets gradients only
-through pseudospikes, THEORY.md section 4, which lie after ``T`` and are ignored here).
+through pseudospikes, docs/theory.md section 4, which lie after ``T`` and are ignored here).
 """
 from dataclasses import dataclass, field
 import math

@@ -1,4 +1,4 @@
-r"""QIF pseudodynamics: pseudospike times for neurons that stay silent (THEORY.md section 4).
+r"""QIF pseudodynamics: pseudospike times for neurons that stay silent (docs/theory.md section 4).
 
 After ``T`` the dynamics are replaced by a QIF with always-suprathreshold drive::
 
@@ -13,7 +13,7 @@ times pass continuously through the trial end. ``V(T) = -inf`` (reset at ``T``) 
 
 The drive ``input`` comes from a rate pass, layer by layer: the input layer has rate 0 and
 layer ``l`` gets ``input_l = W_l r_{l-1} + R_l r0_l`` with ``r = phi_p / theta_p`` in [0, 1];
-``r0_l`` is the rate of layer ``l`` computed with input 0 (THEORY.md: "recurrent layers use rates
+``r0_l`` is the rate of layer ``l`` computed with input 0 (docs/theory.md: "recurrent layers use rates
 computed with input 0"; we read this as the recurrent part of the drive using those rates, so
 that no fixed point has to be solved). LIF has no such extension: a silent LIF neuron gets no
 gradient.
@@ -25,7 +25,7 @@ import numpy as np
 
 DEFAULT_ALPHA = 10.0
 MAX_WINDOW_SPIKES = 10_000_000  # pseudospikes of one readout window (memory bound, ~240 MB)
-# Floor added to sigma (THEORY.md section 4 leaves it out): softplus underflows to 0 for a drive
+# Floor added to sigma (docs/theory.md section 4 leaves it out): softplus underflows to 0 for a drive
 # below about -745 alpha, which would make the pseudo-period tau pi / sqrt(sigma) infinite (and
 # its derivatives overflow well before). With the floor the first pseudospike lies at most
 # tau pi / sqrt(SIGMA_FLOOR) (about 3e5 tau) after T; for sigma of order 1 (drives above about

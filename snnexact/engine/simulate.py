@@ -1,4 +1,4 @@
-"""Exact event-driven forward simulation (THEORY.md section 2).
+"""Exact event-driven forward simulation (docs/theory.md section 2).
 
 Layers are simulated one after the other: the spikes of layer ``l`` are the input events of
 layer ``l + 1``. Within a layer one event loop serves feed-forward and recurrent layers alike:

@@ -14,15 +14,17 @@ variables ``u = c (V - v_leak)``, ``J = c r I`` gives::
     threshold u = theta,      reset u = c (v_reset - v_leak),      rest u = J = 0,
 
 so ``r``, ``w_in`` and the threshold distance fold exactly into the rows of the incoming
-(feed-forward and recurrent) weights. snnexact's ``LIF(tau_m, theta)`` is this normalised model
-with reset 0, ``tau_syn = tau_mem / 2`` and one ``tau_mem`` for the whole network;
-``snnexact_neuron`` is the one place that checks this (the general LIF will relax it).
+(feed-forward and recurrent) weights. snnexact's ``LIF(tau_m, theta, tau_s=tau_syn,
+v_reset=theta * reset)`` is this normalised model when the network has one ``tau_mem``, one
+``tau_syn`` and one normalised reset (one neuron model per network); ``snnexact_neuron`` is the
+one place that checks this.
 
 Supported graphs: ``Input -> (Linear | Affine) -> CubaLIF [-> (Linear | Affine) -> same CubaLIF]
 -> (Linear | Affine) -> CubaLIF ... -> Output``; the last CubaLIF layer is the output layer.
-``to_nir`` writes that form with ``Linear`` nodes, ``w_in = r = 1``, ``v_leak = v_reset = 0``,
-``v_threshold = theta`` and weights ``tau_s W`` (the Dirac convention above), so that
-``from_nir(to_nir(net, p))`` gives back ``net`` and ``p`` up to rounding. ``nir`` is an optional
+``to_nir`` writes the LIF's own ``tau_s``, ``r``, ``v_reset``, ``v_threshold = theta``, ``w_in = 1``
+and weights ``tau_s W`` (the Dirac convention above) with ``Linear`` nodes, so that
+``from_nir(to_nir(net, p))`` gives back ``net`` and ``p`` up to rounding (up to the
+normalisation ``r = 1`` folded into the weights, if ``r != 1``). ``nir`` is an optional
 dependency (``pip install snnexact[nir]``), imported only when these functions run.
 """
 from dataclasses import dataclass
@@ -92,8 +94,8 @@ def from_nir(graph):
     """``(Network, Params)`` of a NIR graph of CubaLIF layers (module docstring, ``docs/nir.md``).
 
     Raises ``ValueError`` naming the node and field of anything snnexact cannot represent
-    exactly (a non-zero bias, NIR ``LIF`` nodes, ``tau_syn != tau_mem / 2``, ``tau_mem`` varying
-    across neurons, ``v_reset != v_leak``, unsupported node types or graph shapes)."""
+    exactly (a non-zero bias, NIR ``LIF`` nodes, ``tau_mem``, ``tau_syn`` or the normalised reset
+    varying across neurons, unsupported node types or graph shapes)."""
     nir = require_nir()
     n_inputs, stages = parse_chain(graph, nir)
     neuron = snnexact_neuron([s.layer for s in stages])
@@ -118,31 +120,31 @@ def from_nir(graph):
 def snnexact_neuron(layers):
     """The snnexact neuron model that represents the normalised CubaLIF ``layers`` exactly.
 
-    The only place that knows what the current ``LIF`` cannot represent; raises ``ValueError``
-    naming the node and field. ``theta`` is the common ``v_threshold - v_leak`` if all neurons
-    share it (so exported networks come back unchanged), else 1."""
+    The only place that knows what ``LIF`` cannot represent (one neuron model per network: one
+    ``tau_mem``, one ``tau_syn``, one normalised reset); raises ``ValueError`` naming the node
+    and field. ``theta`` is the common ``v_threshold - v_leak`` if all neurons share it (so
+    exported networks come back unchanged), else 1."""
     first = layers[0]
-    tau = first.fields["tau_mem"][0]
+    ref = {name: first.fields[name][0] for name in ("tau_mem", "tau_syn")}
     for layer in layers:
         f = layer.fields
-        i = _first_unequal(f["tau_mem"], tau)
+        for name, value in ref.items():
+            i = _first_unequal(f[name], value)
+            if i is not None:
+                raise ValueError(f"node {layer.name!r}: {_value(f, name, i)} differs from "
+                                 f"{_value(first.fields, name, 0)} of node {first.name!r}; "
+                                 f"snnexact uses one neuron model, so one {name}, per network")
+        i = _first_unequal(layer.reset, first.reset[0])
         if i is not None:
-            raise ValueError(f"node {layer.name!r}: {_value(f, 'tau_mem', i)} differs from "
-                             f"{_value(first.fields, 'tau_mem', 0)} of node {first.name!r}; "
-                             "snnexact uses one neuron model, so one tau_mem, per network")
-        i = _first_unequal(f["tau_syn"], f["tau_mem"] / 2)
-        if i is not None:
-            raise ValueError(f"node {layer.name!r}: {_value(f, 'tau_syn', i)} is not tau_mem/2 = "
-                             f"{float(f['tau_mem'][i] / 2)!r}; snnexact's current LIF needs "
-                             "tau_s = tau_m/2")
-        i = _first_unequal(layer.reset, 0.0)
-        if i is not None:
-            raise ValueError(f"node {layer.name!r}: {_value(f, 'v_reset', i)} is not v_leak = "
-                             f"{float(f['v_leak'][i])!r}; snnexact's current LIF resets to its "
-                             "resting potential (normalised reset 0)")
+            raise ValueError(f"node {layer.name!r}: {_value(f, 'v_reset', i)} gives the reset "
+                             f"(v_reset - v_leak)/(v_threshold - v_leak) = {layer.reset[i]!r}, "
+                             f"not {first.reset[0]!r} as neuron 0 of node {first.name!r}; "
+                             "snnexact uses one neuron model, so one normalised reset, per "
+                             "network")
     spans = np.concatenate([layer.span for layer in layers])
-    theta = spans[0] if _first_unequal(spans, spans[0]) is None else 1.0
-    return LIF(tau_m=float(tau), theta=float(theta))
+    theta = float(spans[0] if _first_unequal(spans, spans[0]) is None else 1.0)
+    return LIF(tau_m=float(ref["tau_mem"]), theta=theta, tau_s=float(ref["tau_syn"]),
+               v_reset=theta * float(first.reset[0]) + 0.0)
 
 
 def _value(fields, name, i):
@@ -315,8 +317,11 @@ def to_nir(network, params):
         if v is not None and np.any(np.asarray(v) != 0.0):
             raise ValueError(f"params.V0[{l}]: non-zero initial voltages have no NIR field; "
                              "export a network that starts at rest (V0 = None or zeros)")
-    tau_m, theta = float(neuron.tau_m), float(neuron.theta)
-    tau_s = tau_m / 2
+    if neuron.v_leak != 0:
+        raise ValueError(f"neuron: v_leak = {neuron.v_leak!r}; NIR neurons start at rest "
+                         "(V = v_leak) while snnexact's start at V = 0, and NIR has no initial "
+                         "state: export a LIF with v_leak = 0 (shift V by -v_leak)")
+    tau_m, theta, tau_s = float(neuron.tau_m), float(neuron.theta), neuron.synaptic_tau
     nodes = {"input": nir.Input(input_type={"input": np.array([network.sizes[0]])})}
     edges, source = [], "input"
     for l in range(network.n_layers):
@@ -324,8 +329,9 @@ def to_nir(network, params):
         fc, lif = f"fc{l}", f"lif{l}"
         nodes[fc] = nir.Linear(weight=tau_s * W[l])
         nodes[lif] = nir.CubaLIF(tau_syn=np.full(n, tau_s), tau_mem=np.full(n, tau_m),
-                                 r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.full(n, theta),
-                                 v_reset=np.zeros(n), w_in=np.ones(n))
+                                 r=np.full(n, float(neuron.r)), v_leak=np.zeros(n),
+                                 v_threshold=np.full(n, theta),
+                                 v_reset=np.full(n, float(neuron.v_reset)), w_in=np.ones(n))
         edges += [(source, fc), (fc, lif)]
         if R[l] is not None:
             nodes[f"rec{l}"] = nir.Linear(weight=tau_s * R[l])

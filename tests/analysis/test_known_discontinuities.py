@@ -1,4 +1,4 @@
-"""Tiny networks whose loss discontinuities are known in closed form (docs/theory.md, Models):
+"""Tiny networks whose loss discontinuities are known in closed form (docs/theory.md 1.2):
 the landscape machinery must find exactly those, isolate them to 1e-12 and attribute them.
 
 Loss: first-spike loss with one output, so the softmax term is 0 and L = gamma (exp(t/T) - 1),
@@ -83,7 +83,7 @@ def test_lif_tangency_is_a_jump_attributed_to_a_mid_trial_spike():
 def test_qif_spike_leaves_through_T_without_a_jump():
     """A QIF neuron kicked by w from rest fires at a time that tends to infinity as
     w -> pi^2/4; on w in [2.48, 2.7] its spike leaves the trial through T (tau = 0.2,
-    t_in = 0.1: t(2.48) > T > t(2.7), docs/theory.md, Models), and the loss stays continuous."""
+    t_in = 0.1: t(2.48) > T > t(2.7), docs/theory.md 1.2), and the loss stays continuous."""
     net = snnexact.Network(snnexact.QIF(TAU), (1, 1))
     params = snnexact.Params((np.array([[2.59]]),), (None,))
     d = unit_direction([(1, 1)], 0, (0, 0))

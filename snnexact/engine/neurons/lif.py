@@ -19,7 +19,7 @@ finite time inside the trial, the discontinuity of LIF loss landscapes.
 
 Layer kernels (leading underscore) keep ``(V, I)`` per neuron in rows 0 and 1 of a ``(3, n)``
 state array and share ``x`` across neurons, so a sweep over a layer costs a few multiply-adds per
-neuron (THEORY.md section 8).
+neuron (docs/theory.md section 8).
 """
 from collections import namedtuple
 from dataclasses import dataclass
@@ -56,8 +56,9 @@ class LIF(NeuronModel):
 
     def __post_init__(self):
         positive_real("tau_m", self.tau_m)
-        if self.tau_s is not None:
-            positive_real("tau_s", self.tau_s)
+        if self.tau_s is None:
+            object.__setattr__(self, "tau_s", self.tau_m / 2)
+        positive_real("tau_s", self.tau_s)
         for name in ("theta", "v_leak", "v_reset", "r"):
             finite_real(name, getattr(self, name))
         if self.r == 0:
@@ -70,8 +71,8 @@ class LIF(NeuronModel):
 
     @property
     def synaptic_tau(self):
-        """``tau_s`` (``tau_m / 2`` by default)."""
-        return float(self.tau_m) / 2 if self.tau_s is None else float(self.tau_s)
+        """``tau_s`` as a float."""
+        return float(self.tau_s)
 
     @property
     def closed_form(self):

@@ -19,7 +19,7 @@ Next spike at ``dt* = -tau log(1 - s*)`` (``next_spike_time``) with ``s* = atan2
 As parameters leave the firing region ``s* -> 1`` and ``dt* -> inf``: a QIF spike enters or
 leaves the trial only through its end.
 
-Layer kernels use the linear form of the Riccati equation (THEORY.md section 8): with
+Layer kernels use the linear form of the Riccati equation (docs/theory.md section 8): with
 ``u = -y'/y`` (prime = d/ds) the dynamics are ``y'' + c y = 0``, so ``(y, y')`` evolve by::
 
     y(s)  = y0 C(z) + y0' s S(z),      y'(s) = -c s y0 S(z) + y0' C(z),      z = -c s^2,

@@ -20,7 +20,7 @@ The spike is the zero of ``y`` at ``s*``; implicit differentiation gives::
     ds*/du0 = -1 / (u0^2 + c)    (0 after a reset),     ds*/dc = s*^3 (D C - S^2/2) at z* = -c s*^2,
     d(dt*)/d(.) = tau / (1 - s*) ds*/d(.).
 
-These equal THEORY.md 1.3 (``ds*/dc = -[G(inf) - G(u0)]``) but stay exact as ``c -> 0``,
+These equal docs/theory.md 1.3 (``ds*/dc = -[G(inf) - G(u0)]``) but stay exact as ``c -> 0``,
 where the ``G`` forms cancel catastrophically.
 """
 import math
