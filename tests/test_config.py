@@ -247,3 +247,12 @@ def test_rate_upper_inf_means_no_bound():
     from snnexact.training.config import TrainConfig
     assert TrainConfig(rate_upper=float("inf")).rate_upper is None
     assert TrainConfig(rate_upper=2.0).rate_upper == 2.0
+
+
+def test_tau_s_selects_the_general_lif_and_is_refused_for_qif():
+    from snnexact.engine.neurons.lif_general import LIFGeneralKernel
+    from snnexact.training.train import build_network
+    net = build_network(TrainConfig(model="lif", tau_m=1.0, tau_s=0.3), 4, 2)
+    assert isinstance(net.neuron.kernel, LIFGeneralKernel) and net.neuron.tau_s == 0.3
+    with pytest.raises(ValueError, match="tau_s"):
+        build_network(TrainConfig(model="qif", tau_s=0.3), 4, 2)

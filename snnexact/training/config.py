@@ -31,6 +31,7 @@ class TrainConfig:
     recurrent: bool = False
     tau_m: float = 1.0
     theta: float = 1.0
+    tau_s: float = None   # LIF synaptic time constant (None: tau_m / 2, the closed form)
     T: float = 4.0
     # readout and loss
     readout: str = "first_spike"
@@ -241,6 +242,7 @@ SETTINGS = {
     "recurrent": Rule("bool"),
     "tau_m": _real(**_POS),
     "theta": _real(**_POS),
+    "tau_s": _real(**_POS, optional=True, note="LIF only; default tau_m / 2"),
     "T": _real(**_POS, note="trial length"),
     "readout": _choice(*READOUTS),
     "tau_r": _real(**_POS, optional=True),

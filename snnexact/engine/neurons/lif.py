@@ -105,7 +105,7 @@ class LIF(NeuronModel):
 
     @classmethod
     def from_config(cls, cfg):
-        return cls(cfg.tau_m, cfg.theta)
+        return cls(cfg.tau_m, cfg.theta, tau_s=getattr(cfg, "tau_s", None))
 
     def check_initial_voltage(self, V0, where):
         if not np.all(np.isfinite(V0)) or np.any(V0 >= self.theta):

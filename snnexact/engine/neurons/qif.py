@@ -71,6 +71,9 @@ class QIF(NeuronModel):
 
     @classmethod
     def from_config(cls, cfg):
+        if getattr(cfg, "tau_s", None) is not None:
+            raise ValueError(f"tau_s = {cfg.tau_s!r}: the QIF model has tau_s = tau_m / 2 built "
+                             "in; leave tau_s unset")
         return cls(cfg.tau_m)
 
     def check_initial_voltage(self, V0, where):
