@@ -17,7 +17,7 @@ A crossing needs ``I0 > 0``, ``I0 > V0`` (V rising now) and
 (``next_spike_time``). At ``D = 0`` the voltage only grazes threshold: the spike (dis)appears at a
 finite time inside the trial, the discontinuity of LIF loss landscapes.
 
-Layer kernels (leading underscore) keep ``(V, I)`` per neuron in rows 0 and 1 of a ``(3, n)``
+Layer verbs keep ``(V, I)`` per neuron in rows 0 and 1 of a ``(3, n)`` (``vi_layout.py``)
 state array and share ``x`` across neurons, so a sweep over a layer costs a few multiply-adds per
 neuron (docs/theory.md section 8).
 """
@@ -32,6 +32,8 @@ from snnexact.engine.jit import jit
 from snnexact.engine.neurons.lif_general import LIFGeneralKernel, psp_kernel, psp_peak_time
 from snnexact.engine.neurons.model import NeuronModel
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
+from snnexact.engine.neurons.vi_layout import (add_current, exact_end, init_state,  # noqa: F401
+                                               spike_dt, state_VI)
 
 LIFKernel = namedtuple("LIFKernel", "tau theta")
 LIFKernel.__doc__ = "Kernel parameters of the LIF verbs: ``tau = tau_m``, threshold ``theta``."
@@ -154,21 +156,6 @@ def _spike_s(V0, I0, theta):
 # ----------------------------------------------------------------------------- layer kernels
 
 @jit
-def init_state(p, V0, I0):
-    S = np.zeros((3, V0.shape[0]))
-    S[0, :] = V0
-    S[1, :] = I0
-    return S
-
-
-@jit
-def state_VI(p, S, V, I):
-    """Write the state ``(V, I)`` into ``V, I``."""
-    V[:] = S[0]
-    I[:] = S[1]
-
-
-@jit
 def interval_factors(p, dt):
     """``x = exp(-dt/tau)`` and ``s = 1 - x`` (the sweep uses ``x``)."""
     return math.exp(-dt / p.tau), -math.expm1(-dt / p.tau)
@@ -200,23 +187,7 @@ def sweep(p, S, out, flags, x, s):
 
 
 @jit
-def exact_end(p, S, out, n, x, s):
-    """The sweep is exact for LIF: nothing to redo for a flagged neuron that does not spike."""
-    return
-
-
-@jit
-def spike_dt(p, S, n):
-    """Exact time from the interval start to the next spike of neuron ``n`` (``inf`` if none)."""
-    return next_spike_time(p, S[0, n], S[1, n])
-
-
-@jit
 def reset_neuron(p, S, n):
     S[0, n] = 0.0
 
 
-@jit
-def add_current(p, S, w):
-    for n in range(S.shape[1]):
-        S[1, n] += w[n]

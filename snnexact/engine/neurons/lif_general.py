@@ -61,6 +61,8 @@ import numpy as np
 
 from snnexact.engine.jit import jit
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (the same jump verb)
+from snnexact.engine.neurons.vi_layout import (add_current, exact_end, init_state,  # noqa: F401
+                                               spike_dt, state_VI)
 
 _MAX_ITER = 200  # Newton/bisection steps; bisection alone needs < 1100 to exhaust a double
 
@@ -201,20 +203,6 @@ def reset(p, V):
 # ----------------------------------------------------------------------------- layer kernels
 
 @jit
-def init_state(p, V0, I0):
-    S = np.zeros((3, V0.shape[0]))
-    S[0, :] = V0
-    S[1, :] = I0
-    return S
-
-
-@jit
-def state_VI(p, S, V, I):
-    V[:] = S[0]
-    I[:] = S[1]
-
-
-@jit
 def interval_factors(p, dt):
     """``x_m = exp(-dt/tau_m)`` and the interval length ``dt`` itself (the sweep derives the
     synaptic factor and ``K(dt)`` from it once per interval)."""
@@ -245,23 +233,7 @@ def sweep(p, S, out, flags, x, s):
 
 
 @jit
-def exact_end(p, S, out, n, x, s):
-    """The sweep is exact: nothing to redo for a flagged neuron that does not spike."""
-    return
-
-
-@jit
-def spike_dt(p, S, n):
-    """Exact time from the interval start to the next spike of neuron ``n`` (``inf`` if none)."""
-    return next_spike_time(p, S[0, n], S[1, n])
-
-
-@jit
 def reset_neuron(p, S, n):
     S[0, n] = p.v_reset
 
 
-@jit
-def add_current(p, S, w):
-    for n in range(S.shape[1]):
-        S[1, n] += w[n]

@@ -184,7 +184,7 @@ def series(z):
 #  11 terms (K = 10) up to |z| <= 9/4  :  (9/4)^11 / 22!  = 6.7e-18
 # At |z| <= 9/4 the angle sqrt(|z|) <= 1.5 < pi, so at most one zero of y fits in the
 # interval and a sign change of y still detects every spike; beyond it a neuron is flagged
-# and flowed exactly (_exact_end).
+# and flowed exactly (exact_end).
 Z_SHORT = 2.0 ** -7
 Z_LONG = 2.25
 

@@ -1,0 +1,41 @@
+"""Layer verbs shared by the models whose layer state is simply ``V`` and ``I`` (rows 0 and 1
+of a ``(3, n)`` array; row 2 unused) and whose sweep is exact for every neuron: both LIF
+variants (``lif.py``, ``lif_general.py``)."""
+import numpy as np
+
+from snnexact.engine.jit import jit
+from snnexact.engine.neurons import interface
+
+
+@jit
+def init_state(p, V0, I0):
+    S = np.zeros((3, V0.shape[0]))
+    S[0, :] = V0
+    S[1, :] = I0
+    return S
+
+
+@jit
+def state_VI(p, S, V, I):
+    """Write the state ``(V, I)`` into ``V, I``."""
+    V[:] = S[0]
+    I[:] = S[1]
+
+
+@jit
+def exact_end(p, S, out, n, x, s):
+    """The sweep is exact: nothing to redo for a flagged neuron that does not spike."""
+    return
+
+
+@jit
+def spike_dt(p, S, n):
+    """Exact time from the interval start to the next spike of neuron ``n`` (``inf`` if none):
+    the model's own ``next_spike_time``."""
+    return interface.next_spike_time(p, S[0, n], S[1, n])
+
+
+@jit
+def add_current(p, S, w):
+    for n in range(S.shape[1]):
+        S[1, n] += w[n]
