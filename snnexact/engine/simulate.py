@@ -87,6 +87,15 @@ def replay(p, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, V
 # ----------------------------------------------------------------------------- event loop
 
 @jit
+def _copy_state(dst, src):
+    """``dst[:] = src`` as loops (a slice assignment would compile Numba's shape-error
+    formatting: seconds of cold start)."""
+    for r in range(src.shape[0]):
+        for n in range(src.shape[1]):
+            dst[r, n] = src[r, n]
+
+
+@jit
 def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoint_every):
     """Simulate one layer over ``[0, T]``; see the module docstring. ``S`` is the initial state
     (modified). Returns spikes, final state, event log, input events processed, status and
@@ -102,7 +111,7 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoin
     log_code = np.empty(max_log, np.int64)
     K = checkpoint_every
     ckpt = np.empty((max_log // K + 1, S.shape[0], N))
-    ckpt[0] = S
+    _copy_state(ckpt[0], S)
     n_log = 0
     n_spk = 0
     status = 0
@@ -150,7 +159,7 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoin
         log_code[n_log] = code
         n_log += 1
         if n_log % K == 0:
-            ckpt[n_log // K] = S
+            _copy_state(ckpt[n_log // K], S)
     return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), S, log_t[:n_log].copy(),
             log_code[:n_log].copy(), ckpt[:n_log // K + 1].copy(), k, status, t_stop)
 

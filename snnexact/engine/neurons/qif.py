@@ -152,7 +152,7 @@ def init_state(p, V0, I0):
         else:
             S[0, i] = 1.0
             S[1, i] = -V0[i]
-    S[2, :] = I0
+        S[2, i] = I0[i]
     return S
 
 

@@ -1,6 +1,9 @@
 """Layer verbs shared by the models whose layer state is simply ``V`` and ``I`` (rows 0 and 1
 of a ``(3, n)`` array; row 2 unused) and whose sweep is exact for every neuron: both LIF
-variants (``lif.py``, ``lif_general.py``)."""
+variants (``lif.py``, ``lif_general.py``).
+
+Copies are element loops rather than slice assignments: a slice assignment compiles Numba's
+shape-mismatch error formatting, seconds of the cold start for nothing (shapes always match)."""
 import numpy as np
 
 from snnexact.engine.jit import jit
@@ -10,16 +13,18 @@ from snnexact.engine.neurons import interface
 @jit
 def init_state(p, V0, I0):
     S = np.zeros((3, V0.shape[0]))
-    S[0, :] = V0
-    S[1, :] = I0
+    for n in range(V0.shape[0]):
+        S[0, n] = V0[n]
+        S[1, n] = I0[n]
     return S
 
 
 @jit
 def state_VI(p, S, V, I):
     """Write the state ``(V, I)`` into ``V, I``."""
-    V[:] = S[0]
-    I[:] = S[1]
+    for n in range(S.shape[1]):
+        V[n] = S[0, n]
+        I[n] = S[1, n]
 
 
 @jit
