@@ -140,11 +140,14 @@ def load_average():
 
 
 def machine_facts(np):
-    """CPU, cores, versions and commit: what a timing needs beside it to be read later."""
+    """CPU, cores, versions, commit and the snnexact package measured (another copy than the
+    repository's when ``PYTHONPATH`` points elsewhere, e.g. for a before/after comparison)."""
     import numba
+    import snnexact
     return {"cpu": cpu_name(), "n_cpus": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba.__version__, "git_commit": git_commit()}
+            "numba": numba.__version__, "git_commit": git_commit(),
+            "snnexact_package": os.path.dirname(os.path.abspath(snnexact.__file__))}
 
 
 # ---------------------------------------------------------------------------------------------

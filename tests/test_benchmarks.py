@@ -11,7 +11,8 @@ SAMPLE_KEYS = {"forward_median_ms", "forward_min_ms", "value_and_grad_median_ms"
                "output_spikes", "status"}
 EPOCH_KEYS = {"n_jobs_1_s", "n_jobs_2_s", "efficiency", "ms_per_sample_n_jobs_1",
               "bitwise_identical"}
-MACHINE_KEYS = {"cpu", "n_cpus", "platform", "python", "numpy", "numba", "git_commit"}
+MACHINE_KEYS = {"cpu", "n_cpus", "platform", "python", "numpy", "numba", "git_commit",
+                "snnexact_package"}
 
 
 def test_run_all_quick_synthetic_writes_every_figure(tmp_path):
