@@ -48,7 +48,8 @@ def main(argv=None):
     for r in rows:
         if t1 and r["n_jobs"] > 1:
             r["efficiency"] = t1 / (r["n_jobs"] * r["train_seconds"])
-            print(f"parallel efficiency n_jobs={r['n_jobs']}: {r['efficiency']:.1%} (target >= 85 %)")
+            print(f"parallel efficiency n_jobs={r['n_jobs']}: {r['efficiency']:.1%} "
+                  f"(target >= 85 %)")
     same = len(set(finals.values())) == 1
     print(f"parameters bitwise identical across n_jobs: {same}")
     if args.json:

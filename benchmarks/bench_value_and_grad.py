@@ -20,7 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from workload import SCALES, T, TRAIN_FILE, load_sample, network, peak_memory, scaled_params  # noqa: E402
+from workload import (SCALES, T, TRAIN_FILE, load_sample, network, peak_memory,  # noqa: E402
+                      scaled_params)
 
 
 def main(argv=None):

@@ -17,7 +17,9 @@ hold-out) and reports:
   the n_jobs = 1 run, against half the batch;
 * n_jobs = 2: the epoch, and what a batch sends to the workers and back (pickled bytes and the
   time to pickle and unpickle them in one process);
-* what is left of n_jobs = 2 after the imbalance-aware ideal: dispatch, transfer, idle workers.
+* what is left of n_jobs = 2 after the imbalance-aware ideal: dispatch, transfer, idle workers;
+* the cost of one dispatch (2 tasks of 1.7 MB, trivial work) through ``joblib.Parallel`` and
+  through the trainer's executor (``snnexact.training.parallel.executor``).
 """
 import argparse
 import cProfile
@@ -100,7 +102,6 @@ def transfer_costs(model, splits):
     """Pickled bytes and pickle + unpickle seconds of one batch's tasks and results."""
     import numpy as np
     import snnexact.training.train as tr
-    from snnexact.training.config import TrainConfig  # noqa: F401  (pickled by reference)
     cfg = wl.epoch_config(model, None)
     net = tr.build_network(cfg, splits[3], splits[4])
     params = net.init_params(0)
@@ -121,6 +122,34 @@ def transfer_costs(model, splits):
     back = cost(result)
     return {"weights_bytes": weights[0], "task_bytes": task[0], "task_roundtrip_s": task[1],
             "result_bytes": back[0], "result_roundtrip_s": back[1], "tasks_per_batch": len(tasks)}
+
+
+def _payload_sum(item):
+    return float(item[0].sum())
+
+
+def dispatch_costs(repeats=30):
+    """Median seconds of one call with 2 tasks of about 1.7 MB (weights-sized array and 32
+    samples, trivial work) through ``joblib.Parallel`` and through the trainer's executor."""
+    import joblib
+    import numpy as np
+    from snnexact.training.parallel import executor
+    item = (np.ones((700, 128)), [np.ones(4000) for _ in range(32)])
+
+    def median_call(call):
+        call()  # start-up
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            call()
+            ts.append(time.perf_counter() - t0)
+        return float(np.median(ts))
+
+    with joblib.Parallel(n_jobs=2, backend="loky") as par:
+        via_joblib = median_call(lambda: par(joblib.delayed(_payload_sum)(item) for _ in range(2)))
+    with executor("loky", 2) as run:
+        via_executor = median_call(lambda: run(_payload_sum, [item, item]))
+    return {"joblib_parallel_s": via_joblib, "trainer_executor_s": via_executor}
 
 
 def main(argv=None):
@@ -158,6 +187,10 @@ def main(argv=None):
               f"{tr['weights_bytes'] / 1e6:.2f} MB), {tr['result_bytes'] / 1e6:.2f} MB back; "
               f"pickle+unpickle {1e3 * (tr['task_roundtrip_s'] + tr['result_roundtrip_s']):.1f} ms "
               f"per task, {tr['per_epoch_s']:.2f} s per epoch")
+    out["dispatch"] = d = dispatch_costs()
+    print(f"\none call with 2 tasks of 1.7 MB: joblib.Parallel "
+          f"{d['joblib_parallel_s'] * 1e3:.1f} ms, the trainer's executor "
+          f"{d['trainer_executor_s'] * 1e3:.1f} ms")
     out["load_average_end"] = wl.load_average()
     if args.json:
         with open(args.json, "w") as fh:

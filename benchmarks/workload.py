@@ -167,8 +167,8 @@ def training_splits(data_dir, max_samples=None, synthetic_samples=64, synthetic_
     """``(splits, description)`` for ``train``: FSDD-SHD's training split from ``data_dir``
     (of the first ``max_samples`` of the training file, if given), or without that folder (or
     with ``data_dir=None``) a seeded synthetic stand-in of ``synthetic_samples`` samples (at most
-    ``max_samples``) of ``synthetic_spikes`` spikes each. Validation and test are left empty (their evaluation after
-    the epoch is not timed, so it is not run)."""
+    ``max_samples``) of ``synthetic_spikes`` spikes each. Validation and test are left empty
+    (their evaluation after the epoch is not timed, so it is not run)."""
     import numpy as np
     from snnexact.data.splits import Split, load_splits
     if data_dir is not None and os.path.isdir(data_dir):

@@ -2,11 +2,11 @@
 GIL) or a Dask distributed cluster (through joblib). Results come back in submission order, so
 reductions are in sample order whatever the backend and number of workers.
 
-Processes and threads are driven through ``concurrent.futures``-style executors directly
-(a loky ``ProcessPoolExecutor``, a ``ThreadPoolExecutor``) rather than through ``joblib.Parallel``:
-a training step makes one call per batch with only a few tasks, and ``joblib.Parallel`` spent
-about 15 ms per call on dispatch and result polling (docs/performance.md, "Where an epoch's
-time goes"); ``submit`` and ``result`` in order cost about 5 ms with the same data.
+Processes and threads are driven through ``concurrent.futures``-style executors directly (a
+loky ``ProcessPoolExecutor``, a ``ThreadPoolExecutor``) rather than through ``joblib.Parallel``:
+a training step makes one call per batch with only a few tasks, and a ``joblib.Parallel`` call
+took about 23 ms with two tasks against about 6 ms for ``submit`` and ``result`` in order
+(docs/performance.md, "Where an epoch's time goes").
 
 Loky worker processes outlive a parent that is killed (``kill -9`` leaves no chance to shut
 them down), so each worker watches the process that submitted its work and exits when that
