@@ -7,7 +7,8 @@ Workload (fixed and documented in docs/performance.md):
   (times in seconds), LIF (``theta = 1``) and QIF;
 * input: the sample of ``fsdd_shd_train.h5`` whose spike count is closest to 5,000 (lowest index
   among equals), float16 times -> float64; without the file a seeded synthetic sample of 5,000
-  spikes with float16-quantised times (so that ties occur as in SHD);
+  spikes with float16-quantised times (so that ties occur as in SHD); ``--sample N`` takes
+  sample N of ``--data`` instead (``run_all.py`` uses FSDD-SHD test sample 32);
 * weights ``init_params(seed)`` for each seed ("default"), and the same weights with every
   array (W and R of all layers) multiplied by a per-model ``scale`` chosen so that the hidden
   layer fires at roughly 10-30 Hz ("scaled", the training regime).
@@ -22,29 +23,30 @@ script checks before relying on it).
 ``--save-spikes`` / ``--compare`` store and compare the spike trains of every configuration
 (the exactness check of an optimised kernel against the previous one).
 
-    python benchmarks/bench_forward.py [--repeats N] [--data PATH] [--json OUT]
+    python benchmarks/bench_forward.py [--repeats N] [--data PATH] [--sample N] [--json OUT]
+
+The shared workload and helpers are in ``workload.py``.
 """
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 
-DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "shared",
-                            "data", "fsdd_shd", "fsdd_shd_train.h5")
-TARGET_SPIKES = 5000
-N_IN, N_HID, N_OUT = 700, 128, 20
-TAU_M = 0.020
-T = 1.0
-SCALES = {"lif": 2.0, "qif": 12.0}  # "scaled" configuration: hidden layer at roughly 10-30 Hz
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workload import (N_HID, N_IN, N_OUT, SCALES, T, TAU_M, TRAIN_FILE, load_sample,  # noqa: E402
+                      machine_facts, network, peak_memory, scaled_params, tracemalloc_sees_numba)
+
+DEFAULT_DATA = TRAIN_FILE
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=50, help="timed calls per configuration (default 50)")
     p.add_argument("--data", default=DEFAULT_DATA, help="SHD-layout HDF5 file (default: %(default)s)")
+    p.add_argument("--sample", type=int, default=None,
+                   help="sample index in --data (default: the one closest to 5,000 spikes)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="init_params seeds")
     p.add_argument("--models", nargs="+", default=["lif", "qif"], choices=["lif", "qif"])
     p.add_argument("--scale-lif", type=float, default=SCALES["lif"])
@@ -60,39 +62,6 @@ def parse_args(argv=None):
     return a
 
 
-def load_sample(path, np):
-    """``(times, units, description)`` of the benchmark input."""
-    if path and os.path.exists(path):
-        import h5py
-        with h5py.File(path, "r") as f:
-            times, units = f["spikes/times"], f["spikes/units"]
-            counts = np.array([t.shape[0] for t in times])
-            i = int(np.argmin(np.abs(counts - TARGET_SPIKES)))  # argmin: lowest index among equals
-            t = times[i].astype(np.float64)  # float16 -> float64 is exact
-            u = units[i].astype(np.int64)
-            name = f["extra/file_names"][i].decode() if "extra/file_names" in f else str(i)
-        order = np.lexsort((u, t))
-        return t[order], u[order], f"{os.path.basename(path)}[{i}] ({name}), {counts[i]} spikes"
-    rng = np.random.default_rng(12345)
-    t = np.sort(rng.uniform(0.0, 0.6 * T, TARGET_SPIKES)).astype(np.float16).astype(np.float64)
-    u = rng.integers(0, N_IN, TARGET_SPIKES)
-    order = np.lexsort((u, t))
-    return t[order], u[order], f"synthetic (seed 12345, float16 times), {TARGET_SPIKES} spikes"
-
-
-def check_tracemalloc_sees_numba(np):
-    """True if an array allocated inside a Numba kernel shows up in tracemalloc."""
-    import tracemalloc
-    from snnexact.engine.events import merge_ties
-    x = np.arange(1_000_000, dtype=np.float64)
-    merge_ties(x[:10])
-    tracemalloc.start()
-    merge_ties(x)  # allocates 2 x 8 MB inside the kernel
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak >= 16_000_000
-
-
 def main(argv=None):
     args = parse_args(argv)
     os.environ["NUMBA_NUM_THREADS"] = "1"
@@ -101,22 +70,20 @@ def main(argv=None):
         tmp_cache = tempfile.TemporaryDirectory(prefix="snnexact_bench_numba_")
         os.environ["NUMBA_CACHE_DIR"] = tmp_cache.name
     import gc
-    import tracemalloc
     import numpy as np
     import snnexact
     from snnexact.engine.events import merge_ties
     from snnexact.engine.network import Params
 
-    times, units, desc = load_sample(args.data, np)
+    times, units, desc = load_sample(args.data, np, args.sample)
     keep = times < T
     n_input_events = len(merge_ties(times[keep])[0])
     info = {"sample": desc, "input_spikes_in_trial": int(keep.sum()),
             "input_events_after_merging": int(n_input_events), "T_s": T, "tau_m_s": TAU_M,
             "sizes": [N_IN, N_HID, N_OUT], "recurrent": True, "repeats": args.repeats,
             "seeds": args.seeds, "numba_cache": "warm (on-disk)" if args.warm_cache else "cold (fresh dir)",
-            "python": platform.python_version(), "numpy": np.__version__,
-            "numba": __import__("numba").__version__, "cpu": _cpu_name(), "n_cpus": os.cpu_count()}
-    sees = check_tracemalloc_sees_numba(np)
+            **machine_facts(np)}
+    sees = tracemalloc_sees_numba(np)
     info["memory_method"] = ("tracemalloc peak (verified: Numba kernel allocations are traced)" if sees
                              else "tracemalloc peak (WARNING: Numba allocations NOT traced)")
     print(f"input: {desc}; {info['input_spikes_in_trial']} spikes in [0, {T}) s, "
@@ -125,15 +92,12 @@ def main(argv=None):
     scales = {"lif": args.scale_lif, "qif": args.scale_qif}
     rows, spikes, ulp = [], {}, {}
     for model in args.models:
-        neuron = snnexact.LIF(tau_m=TAU_M) if model == "lif" else snnexact.QIF(tau_m=TAU_M)
-        net = snnexact.Network(neuron, (N_IN, N_HID, N_OUT), recurrent=True)
+        net = network(model)
         compile_s = None
         for config in ("default", "scaled"):
             k = 1.0 if config == "default" else scales[model]
             for seed in args.seeds:
-                p0 = net.init_params(seed)
-                params = Params(tuple(w * k for w in p0.W),
-                                tuple(None if r is None else r * k for r in p0.R))
+                params = scaled_params(net, seed, k)
 
                 def call():
                     return snnexact.simulate(net, params, times, units, T, on_budget="ignore")
@@ -149,10 +113,7 @@ def main(argv=None):
                     t0 = time.perf_counter()
                     res = call()
                     ts[r] = time.perf_counter() - t0
-                tracemalloc.start()
-                call()
-                peak = tracemalloc.get_traced_memory()[1]
-                tracemalloc.stop()
+                peak = peak_memory(call)
                 med = float(np.median(ts))
                 hid, out = res.layers
                 rows.append({"model": model, "config": config, "scale": k, "seed": seed,
@@ -257,17 +218,6 @@ def compare_spikes(new, old, np):
         if tn.size:
             worst = max(worst, float(np.max(np.abs(tn - to) / np.abs(to))))
     return {"n_compared": n, "n_mismatched": len(bad), "mismatched": bad, "max_rel_dev": worst}
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":

@@ -9,38 +9,39 @@ loss with label 0 (QIF silent outputs use pseudospikes). Reports, per model, the
 minimum wall time of ``value_and_grad`` and of ``simulate`` alone over ``--repeats`` calls,
 their ratio, the tracemalloc peak of one ``value_and_grad`` call, and the spike counts.
 
-    python benchmarks/bench_value_and_grad.py [--repeats N] [--data PATH] [--json OUT]
+    python benchmarks/bench_value_and_grad.py [--repeats N] [--data PATH] [--sample N] [--json OUT]
+
+The shared workload and helpers are in ``workload.py``; ``run_all.py`` takes these figures too.
 """
 import argparse
 import json
 import os
 import sys
 import time
-import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_forward import DEFAULT_DATA, N_HID, N_IN, N_OUT, SCALES, TAU_M, T, load_sample  # noqa: E402
+from workload import (SCALES, T, TRAIN_FILE, load_sample, network, peak_memory,  # noqa: E402
+                      scaled_params)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=30)
-    p.add_argument("--data", default=DEFAULT_DATA)
+    p.add_argument("--data", default=TRAIN_FILE)
+    p.add_argument("--sample", type=int, default=None,
+                   help="sample index in --data (default: the one closest to 5,000 spikes)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args(argv)
     import numpy as np
     import snnexact
-    times, units, desc = load_sample(args.data, np)
+    times, units, desc = load_sample(args.data, np, args.sample)
     print(f"input: {desc}")
     rows = []
     for model in ("lif", "qif"):
-        neuron = snnexact.LIF(TAU_M) if model == "lif" else snnexact.QIF(TAU_M)
-        net = snnexact.Network(neuron, (N_IN, N_HID, N_OUT), recurrent=True)
+        net = network(model)
         for seed in args.seeds:
-            p0 = net.init_params(seed)
-            params = snnexact.Params(tuple(w * SCALES[model] for w in p0.W),
-                                     tuple(None if r is None else r * SCALES[model] for r in p0.R))
+            params = scaled_params(net, seed, SCALES[model])
             t0 = time.perf_counter()
             snnexact.value_and_grad(net, params, times, units, 0, T)
             first = time.perf_counter() - t0
@@ -52,10 +53,7 @@ def main(argv=None):
                 t0 = time.perf_counter()
                 snnexact.simulate(net, params, times, units, T)
                 fw.append(time.perf_counter() - t0)
-            tracemalloc.start()
-            snnexact.value_and_grad(net, params, times, units, 0, T)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
+            peak = peak_memory(lambda: snnexact.value_and_grad(net, params, times, units, 0, T))
             spikes = [L.n_spikes for L in ev.simulation.layers]
             rows.append(dict(model=model, seed=seed, scale=SCALES[model],
                              vg_median_ms=1e3 * float(np.median(vg)), vg_min_ms=1e3 * min(vg),

@@ -1,6 +1,7 @@
 """Train/validation/test splits for training, with the deterministic input transforms applied
 once and the random augmentations applied per sample and epoch from a keyed seed."""
 from dataclasses import dataclass
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -138,8 +139,7 @@ def _swap_last(name, old, new):
 def _from_dataset(ds, name, tf, max_samples):
     n = len(ds) if max_samples is None else min(len(ds), int(max_samples))
     times, units, labels = [], [], []
-    for i in range(n):
-        s = ds[i]
+    for s in itertools.islice(ds, n):  # iteration reads the file in blocks, not sample by sample
         t, u = (s.times, s.units) if tf is None else tf(s.times, s.units)
         times.append(np.ascontiguousarray(t, np.float64))
         units.append(np.ascontiguousarray(u, np.int64))

@@ -1,0 +1,35 @@
+"""``benchmarks/run_all.py`` runs end to end in its quickest mode and writes every figure; the
+timings themselves are not checked (they depend on the machine and its load)."""
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+RUN_ALL = Path(__file__).resolve().parents[1] / "benchmarks" / "run_all.py"
+SAMPLE_KEYS = {"forward_median_ms", "forward_min_ms", "value_and_grad_median_ms",
+               "value_and_grad_min_ms", "value_and_grad_peak_mb", "events", "hidden_spikes",
+               "output_spikes", "status"}
+EPOCH_KEYS = {"n_jobs_1_s", "n_jobs_2_s", "efficiency", "ms_per_sample_n_jobs_1",
+              "bitwise_identical"}
+MACHINE_KEYS = {"cpu", "n_cpus", "platform", "python", "numpy", "numba", "git_commit",
+                "snnexact_package"}
+
+
+def test_run_all_quick_synthetic_writes_every_figure(tmp_path):
+    out = tmp_path / "perf.json"
+    run = subprocess.run([sys.executable, str(RUN_ALL), "--quick", "--synthetic",
+                          "--skip-cold-start", "--repeats", "1", "--max-samples", "8",
+                          "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "SYNTHETIC" in run.stdout
+    res = json.loads(out.read_text())
+    assert {"command", "machine", "load_average_start", "load_average_end", "workload",
+            "memory_method", "sample", "epoch", "cold_start"} <= set(res)
+    assert MACHINE_KEYS <= set(res["machine"])
+    assert len(res["load_average_start"]) == len(res["load_average_end"]) == 3
+    assert res["workload"]["sample"].startswith("SYNTHETIC")
+    for model in ("lif", "qif"):
+        assert SAMPLE_KEYS <= set(res["sample"][model])
+        assert EPOCH_KEYS <= set(res["epoch"][model])
+        assert res["epoch"][model]["bitwise_identical"] is True
+    assert set(res["cold_start"]) == {"empty_cache", "filled_cache"}
