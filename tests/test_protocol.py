@@ -1,4 +1,5 @@
 """Final stage of the protocol: variants, resumable runs, summary and the Welch interval."""
+import json
 import math
 
 import numpy as np
@@ -61,3 +62,20 @@ def test_finals_run_resume_and_summarise(tmp_path):
         run_finals(best, [0], 1, tmp_path / "x", names=["gru"])
     with pytest.raises(FileNotFoundError, match="best_lif.toml"):
         load_best(tmp_path / "nowhere")
+
+
+def test_histories_include_unfinished_runs_and_the_evidence_figure_is_written(tmp_path):
+    from snnexact.interfaces.plotting import protocol_evidence
+    from snnexact.training.protocol import histories
+    rows = [{"epoch": e, "val_acc": 0.1 * e, "val_silent_hidden_fraction": 0.5,
+             "grad_norm_W0": 1.0 / e, "grad_norm_W1": 2.0} for e in (1, 2, 3)]
+    for variant, seed, n in (("lif", 0, 3), ("qif", 0, 3), ("qif", 1, 2)):
+        run = tmp_path / variant / f"seed{seed}"
+        run.mkdir(parents=True)
+        (run / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:n]))
+    got = histories(tmp_path)
+    assert sorted(got) == ["lif", "qif"]
+    assert [len(h) for h in got["qif"]] == [3, 2]      # the unfinished seed is included
+    assert collect(tmp_path, 3).keys() == {"lif", "qif"} and len(collect(tmp_path, 3)["qif"]) == 1
+    protocol_evidence(got, tmp_path / "evidence.png")
+    assert (tmp_path / "evidence.png").stat().st_size > 10_000

@@ -55,6 +55,45 @@ def training_curves(histories, path, title="", chance=None):
     plt.close(fig)
 
 
+def protocol_evidence(histories, path, title=""):
+    """``histories``: {variant: [history per seed]} of the protocol's runs. Three panels per
+    epoch: validation accuracy, the mean gradient norm of every weight array (log scale; the
+    evidence for where learning signal arrives) and the fraction of silent hidden neurons."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    colors = {"lif": "tab:blue", "qif": "tab:red"}
+    styles = ["-", "--", ":", "-.", (0, (1, 3)), (0, (5, 1))]
+    for v, (variant, runs) in enumerate(histories.items()):
+        color = colors.get(variant, f"C{v + 2}")
+        for k, hist in enumerate(runs):
+            ep = [h["epoch"] for h in hist]
+            lab = variant if k == 0 else None
+            axes[0].plot(ep, [h.get("val_acc", np.nan) for h in hist], color=color, alpha=0.7,
+                         label=lab)
+            axes[2].plot(ep, [h.get("val_silent_hidden_fraction", np.nan) for h in hist],
+                         color=color, alpha=0.7, label=lab)
+            if k == 0:  # one seed's gradient norms, one line style per weight array
+                names = sorted(key[len("grad_norm_"):] for key in hist[0]
+                               if key.startswith("grad_norm_W") or key.startswith("grad_norm_R"))
+                for j, name in enumerate(names):
+                    axes[1].plot(ep, [h.get("grad_norm_" + name, np.nan) for h in hist],
+                                 color=color, ls=styles[j % len(styles)],
+                                 label=f"{variant} {name}")
+    axes[0].set(xlabel="epoch", ylabel="validation accuracy", title="validation accuracy")
+    axes[1].set(xlabel="epoch", ylabel="mean |dL/dW| per batch", yscale="log",
+                title="gradient norm per weight array (first seed)")
+    axes[2].set(xlabel="epoch", ylabel="fraction", ylim=(-0.02, 1.02),
+                title="silent hidden neurons (validation)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def sample_figure(panels, T, path, sizes=None, title=""):
     """One column per model for one test sample: input raster, a raster per simulated layer and
     membrane traces of the first output neurons.

@@ -4,8 +4,9 @@ import argparse
 from pathlib import Path
 
 from snnexact.training.config import load_config
-from snnexact.training.protocol import (__doc__ as protocol_doc, collect, load_best, run_finals,
-                               summary_table)
+from snnexact.interfaces.plotting import protocol_evidence
+from snnexact.training.protocol import (__doc__ as protocol_doc, collect, histories, load_best,
+                                        run_finals, summary_table)
 from snnexact.training.search import MODELS, SearchSpace, import_trials, open_study, run_search
 from snnexact.training.search_report import write_report
 
@@ -42,8 +43,11 @@ def cmd_protocol(args):
                              n_jobs=args.n_jobs, log=lambda msg: print(msg, flush=True))
     table = summary_table(results)
     (Path(args.out) / "finals.md").write_text(table)
+    protocol_evidence(histories(args.out), Path(args.out) / "evidence.png",
+                      title="protocol final stage: every run so far")
     print(table)
-    print(f"results in {args.out} (finals.json, finals.md, one run folder per variant and seed)")
+    print(f"results in {args.out} (finals.json, finals.md, evidence.png, one run folder per "
+          "variant and seed)")
 
 
 def register(sub):

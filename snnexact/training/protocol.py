@@ -101,6 +101,15 @@ def collect(out_dir, epochs):
     return results
 
 
+def histories(out_dir):
+    """``{variant: [history per seed]}`` of every run under ``out_dir``, finished or not."""
+    out = {}
+    for run in sorted(Path(out_dir).glob("*/seed*/metrics.jsonl")):
+        out.setdefault(run.parent.parent.name, []).append(
+            [json.loads(line) for line in run.read_text().splitlines()])
+    return out
+
+
 def run_summary(history, seed):
     """The final epoch's metrics and those of the epoch with the best validation accuracy."""
     best = max(history, key=lambda h: h["val_acc"])
