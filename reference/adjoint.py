@@ -27,6 +27,13 @@ QIF (tau dV/dt = V (V - 1) + I, with V = x u, du/ds = u^2 + c):
   The branch formulas lose digits as ``c -> 0``: use the twins for ``|c|`` of order one and at
   ``c = 0`` exactly. (docs/theory.md 1.3's general ``G`` forms cancel too badly to serve as a twin:
   ``|G| ~ |c|^-1.5`` while ``G(u) - G(u0) ~ s`` for short intervals.)
+
+General-ratio LIF (tau_m dV/dt = (v_leak - V) + r I, tau_s dI/dt = -I; docs/theory.md 10):
+  * flow Jacobian by the complex step through the amplitude form of the solution
+    (``lif_general.closed_flow``; the kernel uses the divided-difference kernel ``K``),
+    ``g_dt = lambda . F(end)`` with ``F`` the ODE right-hand side;
+  * the input-time adjoint of every model: ``lambda . (F(z) - F(z + w e_I)) / w`` with the
+    right-hand side evaluated at two states (``input_time_adjoint``).
 """
 from __future__ import annotations
 
@@ -36,9 +43,11 @@ import math
 import numpy as np
 
 from .closed_form import lif_flow, qif_next_spike, qif_u
+from .lif_general import closed_flow
 
 __all__ = ["lif_flow_grad", "lif_spike_time_grad", "lif_interval_vjp", "qif_css",
-           "qif_flow_grad", "qif_spike_time_grad", "qif_one_vjp", "qif_interval_vjp"]
+           "qif_flow_grad", "qif_spike_time_grad", "qif_one_vjp", "qif_interval_vjp",
+           "general_lif_interval_vjp", "input_time_adjoint"]
 
 _H = 1e-30  # complex step: no subtractive cancellation, so any tiny step is exact to rounding
 
@@ -193,3 +202,47 @@ def qif_interval_vjp(V0, I0, lamV, lamI, dt, tau, m):
     out = [qif_one_vjp(V0[n], I0[n], lamV[n], lamI[n], dt, tau, n == m) for n in range(len(V0))]
     return (np.array([o[0] for o in out]), np.array([o[1] for o in out]),
             math.fsum(o[2] for o in out))
+
+
+# ----------------------------------------------------------------------------------------------
+# General-ratio LIF and the input-time adjoint of every model
+# ----------------------------------------------------------------------------------------------
+def _general_rhs(V, I, tau_m, tau_s, v_leak, r):
+    return ((v_leak - V) + r * I) / tau_m, -I / tau_s
+
+
+def _general_flow_complex(V0, I0, dt, tau_m, tau_s, v_leak, r):
+    """``closed_flow`` in complex arithmetic (amplitude form, ``tau_s != tau_m``)."""
+    amp = r * I0 * tau_s / (tau_s - tau_m)
+    V = v_leak + (V0 - v_leak - amp) * cmath.exp(-dt / tau_m) + amp * cmath.exp(-dt / tau_s)
+    return V, I0 * cmath.exp(-dt / tau_s)
+
+
+def general_lif_interval_vjp(V0, I0, lamV, lamI, dt, tau_m, tau_s, v_leak, r, m):
+    """``(lamV0, lamI0, g_dt)`` over one interval of the general LIF (new arrays); the neuron
+    ``m`` spiking at the end has its ``lamV`` erased by the reset first. Needs
+    ``tau_s != tau_m`` (the amplitude form)."""
+    lamV = np.array(lamV, dtype=float)
+    if m >= 0:
+        lamV[m] = 0.0
+    lv0, li0, terms = [], [], []
+    for V0n, I0n, lv, li in zip(V0, I0, lamV, lamI):
+        dV0 = _general_flow_complex(V0n + 1j * _H, I0n, dt, tau_m, tau_s, v_leak, r)
+        dI0 = _general_flow_complex(V0n, I0n + 1j * _H, dt, tau_m, tau_s, v_leak, r)
+        lv0.append(lv * dV0[0].imag / _H + li * dV0[1].imag / _H)
+        li0.append(lv * dI0[0].imag / _H + li * dI0[1].imag / _H)
+        V, I = closed_flow(V0n, I0n, dt, tau_m, tau_s, v_leak, r)
+        FV, FI = _general_rhs(V, I, tau_m, tau_s, v_leak, r)
+        terms.append(lv * FV + li * FI)
+    return np.array(lv0), np.array(li0), math.fsum(terms)
+
+
+def input_time_adjoint(lamV, lamI, rhs, w=1.0):
+    """``lam . (F(z) - F(z + w e_I)) / w`` per neuron for the right-hand side ``rhs(V, I) ->
+    (dV/dt, dI/dt)``, evaluated at ``z = 0`` (it is affine in ``I`` for every model here)."""
+    out = []
+    for lv, li in zip(lamV, lamI):
+        F0 = rhs(0.0, 0.0)
+        F1 = rhs(0.0, w)
+        out.append((lv * (F0[0] - F1[0]) + li * (F0[1] - F1[1])) / w)
+    return np.array(out)

@@ -137,3 +137,48 @@ def test_qif_interval_vjp(dt, data, n):
     assert_twin(lv, ref[0])
     assert_twin(li, ref[1])
     assert scaled_error(g, ref[2], ADJOINT_TWIN_RTOL, ADJOINT_TWIN_ATOL * n) <= 1
+
+
+# ------------------------------------------------------------------------- general LIF, input time
+
+@pytest.mark.parametrize("ratio", [0.1, 0.25, 0.9, 3.0])
+@given(data=st.data(), n=st.integers(1, 5), dt=st.floats(1e-3, 4, **finite))
+def test_general_lif_interval_vjp(ratio, data, n, dt):
+    from snnexact.engine.neurons import lif_general_adjoint
+    from snnexact.engine.neurons.lif_general import LIFGeneralKernel
+    p = LIFGeneralKernel(TAU, ratio * TAU, 1.0, -0.2, 0.1, 1.7)
+    arr = st.lists(st.floats(-3, 3, **finite), min_size=n, max_size=n)
+    V0, I0, lamV, lamI = (np.array(data.draw(arr)) for _ in range(4))
+    m = data.draw(st.integers(-1, n - 1))
+    lv, li = lamV.copy(), lamI.copy()
+    g = lif_general_adjoint.interval_vjp(p, V0, I0, lv, li, math.exp(-dt / TAU), dt, dt, m,
+                                         np.zeros(n, np.bool_), np.zeros(n))
+    ref = twin.general_lif_interval_vjp(V0, I0, lamV, lamI, dt, TAU, ratio * TAU, -0.2, 1.7, m)
+    assert_twin(lv, ref[0])
+    assert_twin(li, ref[1])
+    assert scaled_error(g, ref[2], ADJOINT_TWIN_RTOL,
+                        ADJOINT_TWIN_ATOL * (1 + np.abs(lamV).sum() + np.abs(lamI).sum())) <= 1
+
+
+def _rhs(kernel):
+    """The ODE right-hand side of each model in (V, I), written out here."""
+    from snnexact.engine.neurons.lif_general import LIFGeneralKernel
+    if isinstance(kernel, LIFGeneralKernel):
+        return lambda V, I: (((kernel.v_leak - V) + kernel.r * I) / kernel.tau_m,
+                             -I / kernel.tau_s)
+    if isinstance(kernel, LIFKernel):
+        return lambda V, I: ((-V + I) / kernel.tau, -2 * I / kernel.tau)
+    return lambda V, I: ((V * (V - 1) + I) / kernel.tau, -2 * I / kernel.tau)
+
+
+@given(lam=st.lists(st.tuples(st.floats(-3, 3, **finite), st.floats(-3, 3, **finite)),
+                    min_size=1, max_size=5))
+def test_input_time_adjoint_of_every_model(lam):
+    import snnexact
+    from snnexact.engine.neurons import interface
+    lamV, lamI = (np.array(v) for v in zip(*lam))
+    for neuron in (snnexact.LIF(TAU), snnexact.QIF(TAU),
+                   snnexact.LIF(TAU, tau_s=0.3 * TAU, v_leak=-0.2, r=1.7)):
+        out = np.zeros(len(lam))
+        interface.input_time_adjoint(neuron.kernel, lamV, lamI, out)
+        assert_twin(out, twin.input_time_adjoint(lamV, lamI, _rhs(neuron.kernel)))
