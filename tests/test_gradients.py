@@ -213,3 +213,20 @@ def test_pseudo_rate_pass_at_a_reset_state_is_finite_and_flat():
     # its own first pseudospike delay tau pi / sqrt(sigma) still depends on I(T) through sigma
     lamV, lamI, _, _ = rate_pass_vjp(ps, W, R, [np.array([1.0, 0.0, 0.0]), np.zeros(2)])
     assert lamV[0][0] == 0.0 and lamI[0][0] < 0.0
+
+
+@pytest.mark.parametrize("model", ["lif", "qif"])
+def test_skipping_input_time_gradients_leaves_the_weight_gradients_bitwise(model):
+    """Training asks for no input-time gradients (``input_grads=False``): the first layer's
+    backward pass then skips them, and every parameter gradient stays the same bit for bit."""
+    from snnexact.engine.gradients import LossConfig, sample_value_and_grad
+    net, params, times, units, T, _ = random_case(model, 3, (4, 6, 5, 3), True, 25)
+    W, R = net.check_params(params)
+    out = [sample_value_and_grad(net, W, R, times, units, 1, T, LossConfig(), True,
+                                 input_grads=flag, max_spikes=80, on_budget="ignore")
+           for flag in (True, False)]
+    assert out[0][0] == out[1][0]
+    for a, b in zip(out[0][1].named().values(), out[1][1].named().values()):
+        np.testing.assert_array_equal(a, b)
+    assert out[0][2].input_time_grads.shape == times.shape
+    assert out[1][2].input_time_grads is None

@@ -32,10 +32,11 @@ from snnexact.engine.simulate import replay
 
 @jit
 def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
-                   dWT, dRT, g_in, sensitivity):
+                   dWT, dRT, g_in, sensitivity, want_g_in):
     """Reverse pass over one layer. ``mu[i]``: dL/d(time of this layer's spike i) from outside;
     ``lamV, lamI``: dL/d(V, I) at ``T`` (overwritten with dL/d(initial state)); accumulates
-    ``dWT`` (n_in, N), ``dRT`` (N, N, row m = presynaptic m) and ``g_in`` (per input spike).
+    ``dWT`` (n_in, N), ``dRT`` (N, N, row m = presynaptic m) and, if ``want_g_in``, ``g_in``
+    (per input spike; its cost is input spikes x N, skipped for the first layer in training).
     ``sensitivity[0]`` is raised to the largest ``|d t_spike / d V|`` over the layer's spikes:
     for LIF it grows like ``1/sqrt(D)`` at a grazing crossing (reported, never clamped)."""
     N = lamV.shape[0]
@@ -115,16 +116,18 @@ def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T
                 lamV[code] = 0.0
             else:
                 k = -1 - code
-                model.input_time_adjoint(p, lamV, lamI, work)
+                if want_g_in:
+                    model.input_time_adjoint(p, lamV, lamI, work)
                 for jj in range(in_offsets[k], in_offsets[k + 1]):
                     u = in_units[jj]
                     for n in range(N):
                         dWT[u, n] += lamI[n]
-                    g_in[jj] += ordered_sum(work, WT[u])
+                    if want_g_in:
+                        g_in[jj] += ordered_sum(work, WT[u])
                 G = 0.0
 
 
-def backward_network(network, res, mu, lamV, lamI, sensitivities=None):
+def backward_network(network, res, mu, lamV, lamI, sensitivities=None, input_grads=True):
     """Reverse pass through the simulated layers of ``res`` (last to first), with the weights
     the forward pass ran with (``res.layers[l].log.weights_t``).
 
@@ -133,6 +136,8 @@ def backward_network(network, res, mu, lamV, lamI, sensitivities=None):
     ``g_input`` = dL/d(input spike times). The input-time gradient of layer ``l`` becomes the
     spike-time gradient of layer ``l - 1``. ``mu``, ``lamV`` and ``lamI`` are overwritten;
     ``sensitivities`` (optional list) receives each layer's largest ``|d t_spike / d V|``.
+    ``input_grads=False`` skips the input-time gradient of the first layer (``g_input`` is then
+    ``None``): training does not need it, and it costs input spikes x neurons operations.
     """
     p = network.neuron.kernel
     n = len(res.layers)
@@ -147,11 +152,11 @@ def backward_network(network, res, mu, lamV, lamI, sensitivities=None):
         sens = np.zeros(1)
         backward_layer(p, log.times, log.codes, log.input_offsets, log.input_units,
                        log.checkpoints, log.checkpoint_every, WT, RT, float(res.T), mu[l],
-                       lamV[l], lamI[l], dWT, dRT, g_in, sens)
+                       lamV[l], lamI[l], dWT, dRT, g_in, sens, l > 0 or input_grads)
         if sensitivities is not None:
             sensitivities.insert(0, float(sens[0]))
         dW[l] = dWT.T  # views in (n_out, n_in) order
         dR[l] = dRT.T if RT.shape[0] else None
         if l > 0:
             mu[l - 1] = mu[l - 1] + g_in
-    return dW, dR, g_in
+    return dW, dR, (g_in if input_grads else None)

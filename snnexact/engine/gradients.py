@@ -159,9 +159,12 @@ def _evaluate(network, params, input_times, input_units, label, T, readout, want
     return value, grads, ev
 
 
-def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad, **sim_kw):
+def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
+                          input_grads=True, **sim_kw):
     """Core of ``value_and_grad`` on validated arrays (``W, R`` lists of float64 arrays, sorted
-    ``times``, int64 ``units``); returns ``(loss, grads or None, Evaluation)``."""
+    ``times``, int64 ``units``); returns ``(loss, grads or None, Evaluation)``.
+    ``input_grads=False`` leaves out ``Evaluation.input_time_grads`` (training does not need
+    them; their cost is input spikes x first-layer neurons)."""
     n_out = network.sizes[-1]
     spiking_out = cfg.readout == "first_spike"
     n_sim = simulated_layers(network, cfg.readout)
@@ -233,7 +236,7 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     if not want_grad:
         return float(value), None, ev
     sens = []
-    gW, gR, g_in = backward_network(network, res, mu, lamV, lamI, sens)
+    gW, gR, g_in = backward_network(network, res, mu, lamV, lamI, sens, input_grads=input_grads)
     for l in range(n_sim):
         dW[l] += gW[l]
         if dR[l] is not None:
@@ -241,7 +244,8 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     if g_in is not None:
         g_input += g_in
     grads = Params(tuple(dW), tuple(dR))
-    ev = replace(ev, input_time_grads=g_input, initial_state_grads=tuple(zip(lamV, lamI)),
+    ev = replace(ev, input_time_grads=g_input if input_grads else None,
+                 initial_state_grads=tuple(zip(lamV, lamI)),
                  spike_time_sensitivity=tuple(sens))
     return float(value), grads, ev
 

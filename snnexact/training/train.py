@@ -79,7 +79,7 @@ def run_chunk(args):
     records = []
     for times, units, label in samples:
         value, grads, ev = sample_value_and_grad(net, W, R, times, units, label, job.T,
-                                                 job.loss_cfg, job.want_grad,
+                                                 job.loss_cfg, job.want_grad, input_grads=False,
                                                  max_spikes=job.max_spikes, on_budget="ignore",
                                                  initial_state=init)
         total += value
