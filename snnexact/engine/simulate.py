@@ -274,9 +274,10 @@ def simulate(network, params, input_times, input_units, T, *, max_spikes=None,
 
 
 def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, on_budget="warn",
-                    initial_state=None, checkpoint_every=None):
+                    initial_state=None, checkpoint_every=None, transposed=None):
     """``simulate`` on validated arrays, for the first ``n_layers`` spiking layers only (the
-    non-spiking readouts of ``gradients.py`` take the last layer's place)."""
+    non-spiking readouts of ``gradients.py`` take the last layer's place). ``transposed``:
+    ``transposed_weights(network, W, R)`` computed once for many samples (else per call)."""
     budgets = _budgets(network, max_spikes)
     if on_budget not in ("warn", "raise", "ignore"):
         raise ValueError(f"on_budget must be 'warn', 'raise' or 'ignore', got {on_budget!r}")
@@ -292,8 +293,7 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
         V0, I0 = _initial(initial_state, l, n, neuron)
         S = model.init_state(p, V0, I0)
         ev_times, offsets = merge_ties(times)
-        WT = np.ascontiguousarray(W[l].T)
-        RT = np.ascontiguousarray(R[l].T) if R[l] is not None else np.empty((0, n))
+        WT, RT = transposed[l] if transposed is not None else _transposed(W[l], R[l], n)
         K = int(checkpoint_every) if checkpoint_every is not None else max(n, 16)
         if K < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
@@ -315,6 +315,17 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
         if on_budget == "warn":
             warnings.warn(message, SpikeBudgetWarning, stacklevel=3)
     return SimulationResult(tuple(layers), T, status, message)
+
+
+def transposed_weights(network, W, R):
+    """Per layer ``(W^T, R^T)`` as the kernels take them (row ``u``: the weights out of
+    presynaptic ``u``; ``R^T`` with no rows if not recurrent), C-contiguous."""
+    return [_transposed(w, r, n) for w, r, n in zip(W, R, network.sizes[1:])]
+
+
+def _transposed(w, r, n):
+    return (np.ascontiguousarray(w.T),
+            np.ascontiguousarray(r.T) if r is not None else np.empty((0, n)))
 
 
 def _budgets(network, max_spikes):

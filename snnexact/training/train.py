@@ -23,7 +23,7 @@ from snnexact.engine.gradients import LossConfig, sample_value_and_grad, simulat
 from snnexact.engine.network import Network, Params
 from snnexact.engine.neurons import neuron_from_config
 from snnexact.training.parallel import executor
-from snnexact.engine.simulate import SpikeBudgetWarning
+from snnexact.engine.simulate import SpikeBudgetWarning, transposed_weights
 
 CHECKPOINT = "checkpoint.npz"
 METRICS = "metrics.jsonl"
@@ -74,6 +74,7 @@ def run_chunk(args):
     p, net = job.params, job.network
     W, R = list(p.W), list(p.R)
     init = net.initial_state(p, simulated_layers(net, job.loss_cfg.readout))
+    transposed = transposed_weights(net, W, R)  # once per chunk, not per sample
     total_grad = p.map(np.zeros_like) if job.want_grad else None
     total = 0.0
     records = []
@@ -81,7 +82,7 @@ def run_chunk(args):
         value, grads, ev = sample_value_and_grad(net, W, R, times, units, label, job.T,
                                                  job.loss_cfg, job.want_grad, input_grads=False,
                                                  max_spikes=job.max_spikes, on_budget="ignore",
-                                                 initial_state=init)
+                                                 initial_state=init, transposed=transposed)
         total += value
         if job.want_grad:
             _accumulate(total_grad, grads, ev)
