@@ -49,7 +49,8 @@ def finite_real(name, value):
 def positive_real(name, value):
     """``value`` as a float if it is a finite real number > 0; else a ``TypeError`` or
     ``ValueError`` naming ``name``."""
-    value = finite_real(name, value)
-    if not value > 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return value
+    return float(value)

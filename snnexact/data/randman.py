@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from snnexact.checks import positive_real
+
 from snnexact.data.shd import SpikeDataset
 
 
@@ -42,8 +44,7 @@ def randman(n_classes, n_units, n_samples_per_class, dim_manifold=1, alpha=2.0,
     _check_int("n_modes", n_modes, 1)
     if not (np.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
-    if not (np.isfinite(duration) and duration > 0):
-        raise ValueError(f"duration must be finite and > 0, got {duration}")
+    positive_real("duration", duration)
 
     rng = np.random.default_rng(seed)
     m, dim, k = n_units * n_spikes_per_unit, dim_manifold, np.arange(1, n_modes + 1)

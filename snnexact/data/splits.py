@@ -4,6 +4,8 @@ from dataclasses import dataclass
 import itertools
 from pathlib import Path
 
+from typing import NamedTuple
+
 import numpy as np
 
 from snnexact.training.config import SettingError
@@ -30,8 +32,18 @@ class Split:
         return self.labels.size
 
 
+class Splits(NamedTuple):
+    """The data of a training run: three splits and the input and class counts."""
+
+    train: object
+    validation: object
+    test: object
+    n_inputs: int
+    n_classes: int
+
+
 def load_splits(cfg):
-    """``(train, validation, test, n_inputs, n_classes)`` for a ``TrainConfig``.
+    """``Splits(train, validation, test, n_inputs, n_classes)`` for a ``TrainConfig``.
 
     ``dataset = "yinyang"``: the published splits, first-spike-time encoded. Otherwise
     ``data_path`` names an SHD-layout file or a folder holding ``*train*.h5`` and ``*test*.h5``;
@@ -42,7 +54,7 @@ def load_splits(cfg):
         raw = {s: YinYangDataset(s, cfg.t_early, cfg.t_late, cfg.bias_time)
                for s in ("train", "validation", "test")}
         splits = [_from_dataset(raw[s], s, None, cfg.max_samples) for s in raw]
-        return (*splits, 5, 3)
+        return Splits(*splits, 5, 3)
     if cfg.data_path is None:
         raise ValueError("config: data_path is required unless dataset = 'yinyang'")
     train_file, test_file = find_split_files(cfg.data_path)
@@ -64,7 +76,7 @@ def load_splits(cfg):
     n_val = int(round(cfg.validation_fraction * len(full)))
     val, train = _subset(full, order[:n_val], "validation"), _subset(full, order[n_val:], "train")
     test = _from_dataset(test_ds, "test", tf, cfg.max_samples)
-    return train, val, test, n_in, n_classes
+    return Splits(train, val, test, n_in, n_classes)
 
 
 def input_transform(cfg, pool=None):

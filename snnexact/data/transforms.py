@@ -12,10 +12,12 @@ import math
 
 import numpy as np
 
+from snnexact.checks import positive_real
 from snnexact.data.shd import SHD_N_CHANNELS, sort_events
+from snnexact.engine.events import merge_ties
 
 __all__ = ["Compose", "TimeScale", "TimeNormalise", "Crop", "PoolChannels", "Bin", "MaxSpikes",
-           "ChannelShift", "TimeJitter", "TiedEvents", "merge_ties", "as_generator"]
+           "ChannelShift", "TimeJitter", "TiedEvents", "tied_events", "as_generator"]
 
 
 def as_generator(rng):
@@ -28,9 +30,7 @@ def as_generator(rng):
                      f"got {type(rng).__name__}")
 
 
-def _positive(name, value):
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
+_positive = positive_real  # (name, value): finite and > 0, or an error naming it
 
 
 def _count(name, value, minimum):
@@ -255,19 +255,17 @@ class TiedEvents:
         return np.repeat(self.times, np.diff(self.offsets)), self.units.copy()
 
 
-def merge_ties(times, units):
-    """Group spikes with exactly equal time stamps (no tolerance: exact ties only).
+def tied_events(times, units):
+    """Group spikes with exactly equal time stamps (no tolerance: exact ties only), as the
+    simulator does (``engine.events.merge_ties``).
 
     An exact simulator must apply all input spikes of one time stamp together; float16 SHD times
-    produce many such ties. ``merge_ties(t, u).expand()`` returns the sorted input unchanged.
+    produce many such ties. ``tied_events(t, u).expand()`` returns the sorted input unchanged.
 
-    >>> ev = merge_ties(np.array([0.5, 0.1, 0.5]), np.array([4, 2, 1]))
+    >>> ev = tied_events(np.array([0.5, 0.1, 0.5]), np.array([4, 2, 1]))
     >>> ev.times.tolist(), ev.offsets.tolist(), ev.units.tolist()
     ([0.1, 0.5], [0, 1, 3], [2, 1, 4])
     """
     times, units = sort_events(times, units)
-    if times.size == 0:
-        return TiedEvents(times, np.zeros(1, dtype=np.int64), units)
-    start = np.flatnonzero(np.r_[True, times[1:] != times[:-1]])
-    offsets = np.r_[start, times.size].astype(np.int64)
-    return TiedEvents(times[start], offsets, units)
+    event_times, offsets = merge_ties(times)
+    return TiedEvents(event_times, offsets, units)

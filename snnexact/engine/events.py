@@ -4,10 +4,10 @@ Input spikes that share a time stamp are delivered as one event whose weight col
 of the units' columns. This is exact (the dynamics only see the summed jump) and a large saving
 on SHD, whose float16 time stamps create many ties.
 """
-import math
 
 import numpy as np
 
+from snnexact.checks import positive_real
 from snnexact.engine.jit import jit
 
 
@@ -60,11 +60,7 @@ def check_spike_train(times, units, n_units, times_name="times", units_name="uni
 
 
 def check_T(T):
-    if isinstance(T, bool) or not isinstance(T, (int, float, np.integer, np.floating)):
-        raise TypeError(f"T must be a real number, got {type(T).__name__}")
-    if not (math.isfinite(T) and T > 0):
-        raise ValueError(f"T must be finite and > 0, got {T!r}")
-    return float(T)
+    return positive_real("T", T)
 
 
 @jit

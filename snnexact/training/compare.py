@@ -29,11 +29,12 @@ def compare(base_cfg, seeds, out_dir, resume=False, progress=True, log=print, mo
     ``summary.txt``."""
     out_dir = check_output_dir(out_dir)
     splits = load_splits(base_cfg)
-    n_classes = splits[4]
+    n_classes = splits.n_classes
     log(f"data: {base_cfg.dataset if base_cfg.data_path is None else base_cfg.data_path} "
-        f"({len(splits[0])} train / {len(splits[1])} validation / {len(splits[2])} test samples, "
-        f"{splits[3]} inputs, {n_classes} classes; chance level {1 / n_classes:.1%})")
-    log(f"network: {splits[3]}-{'-'.join(map(str, base_cfg.hidden))}-{n_classes}"
+        f"({len(splits.train)} train / {len(splits.validation)} validation / "
+        f"{len(splits.test)} test samples, "
+        f"{splits.n_inputs} inputs, {n_classes} classes; chance level {1 / n_classes:.1%})")
+    log(f"network: {splits.n_inputs}-{'-'.join(map(str, base_cfg.hidden))}-{n_classes}"
         f"{' recurrent' if base_cfg.recurrent else ''}, readout {base_cfg.readout}, "
         f"{base_cfg.epochs} epochs, batch {base_cfg.batch_size}, lr {base_cfg.lr:g}, "
         f"seeds {', '.join(map(str, seeds))}")
@@ -61,9 +62,9 @@ def compare(base_cfg, seeds, out_dir, resume=False, progress=True, log=print, mo
     (out_dir / "results.json").write_text(json.dumps(finals, indent=1))
     training_curves(histories, out_dir / "training_curves.png", chance=1 / n_classes,
                     title=f"{base_cfg.dataset if base_cfg.data_path is None else 'data'}: "
-                          f"LIF vs QIF, {splits[3]}-{'-'.join(map(str, base_cfg.hidden))}-"
+                          f"LIF vs QIF, {splits.n_inputs}-{'-'.join(map(str, base_cfg.hidden))}-"
                           f"{n_classes}, readout {base_cfg.readout}")
-    _sample_panels(trained, splits[2], out_dir / "sample.png")
+    _sample_panels(trained, splits.test, out_dir / "sample.png")
     log(f"figures: {out_dir / 'training_curves.png'}, {out_dir / 'sample.png'}")
     return finals
 

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snnexact.data.transforms import (Bin, ChannelShift, Compose, Crop, MaxSpikes, PoolChannels,
-                                      TimeJitter, TimeNormalise, TimeScale, merge_ties)
+                                      TimeJitter, TimeNormalise, TimeScale, tied_events)
 
 N_CH = 700
 
@@ -64,9 +64,9 @@ def test_pooling_validates():
 
 
 @given(data=spikes())
-def test_merge_ties_round_trip_exact(data):
+def test_tied_events_round_trip_exact(data):
     t, u = data
-    tied = merge_ties(t, u)
+    tied = tied_events(t, u)
     assert np.all(np.diff(tied.times) > 0)
     assert tied.offsets[0] == 0 and tied.offsets[-1] == t.size
     assert tied.offsets.size == tied.times.size + 1 and np.all(np.diff(tied.offsets) >= 1)
@@ -79,10 +79,10 @@ def test_merge_ties_round_trip_exact(data):
         np.testing.assert_array_equal(np.sort(u[t == tk]), group)
 
 
-def test_merge_ties_empty_and_example():
-    tied = merge_ties(np.array([]), np.array([], np.int64))
+def test_tied_events_empty_and_example():
+    tied = tied_events(np.array([]), np.array([], np.int64))
     assert tied.times.size == 0 and list(tied.offsets) == [0]
-    tied = merge_ties(np.array([0.5, 0.1, 0.5]), np.array([4, 2, 1]))
+    tied = tied_events(np.array([0.5, 0.1, 0.5]), np.array([4, 2, 1]))
     assert list(tied.times) == [0.1, 0.5] and list(tied.offsets) == [0, 1, 3]
     assert list(tied.units) == [2, 1, 4]
 
