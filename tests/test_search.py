@@ -82,3 +82,18 @@ def test_report_computes_parameter_importances(tmp_path):
         imp = report[model]["importances"]
         assert set(imp) == {"log10_lr", "depth"} and imp["log10_lr"] > imp["depth"]
     assert "parameter importances" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_space_file_overrides_bounds_and_names_unknown_entries(tmp_path):
+    from snnexact.training.search import SearchSpace, load_space
+    f = tmp_path / "space.toml"
+    f.write_text("log10_lr = [-3.0, -0.5]\nbatch_size = [16]\n")
+    space = load_space(f)
+    assert space.log10_lr == (-3.0, -0.5) and space.batch_size == (16,)
+    assert space.depth == SearchSpace().depth
+    f.write_text("log10_learning_rate = [-3.0, -0.5]\n")
+    with pytest.raises(ValueError, match="log10_learning_rate"):
+        load_space(f)
+    f.write_text("log10_lr = [-0.5, -3.0]\n")
+    with pytest.raises(ValueError, match="log10_lr"):
+        load_space(f)

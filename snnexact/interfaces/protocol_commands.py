@@ -7,7 +7,8 @@ from snnexact.training.config import load_config
 from snnexact.interfaces.plotting import protocol_evidence
 from snnexact.training.protocol import (__doc__ as protocol_doc, collect, histories, load_best,
                                         run_finals, summary_table)
-from snnexact.training.search import MODELS, SearchSpace, import_trials, open_study, run_search
+from snnexact.training.search import (MODELS, SearchSpace, import_trials, load_space, open_study,
+                                      run_search)
 from snnexact.training.search_report import write_report
 
 
@@ -21,10 +22,11 @@ def cmd_search(args):
         for model, path in zip(args.models, args.import_trials):
             n = import_trials(open_study(storage, args.name, model), path)
             print(f"{model}: imported {n} trials from {path}")
+    space = load_space(args.space) if args.space else SearchSpace()
     if not args.report_only:
         for model in args.models:
             run_search(base, model, args.trials, args.epochs, storage, args.out, args.name,
-                       SearchSpace(), log=lambda msg: print(msg, flush=True))
+                       space, log=lambda msg: print(msg, flush=True))
     report = write_report(storage, args.name, args.out, models=args.models)
     for model, e in report.items():
         print(f"{model}: {e['complete']} complete / {e['pruned']} pruned trials, best validation "
@@ -69,6 +71,8 @@ def register(sub):
     p.add_argument("--import-trials", nargs="+", metavar="JSON",
                    help="one trials_<model>.json per --models entry, added to a fresh storage")
     p.add_argument("--n-jobs", type=int, help="worker processes per trial")
+    p.add_argument("--space", help="TOML file overriding bounds of the search space, e.g. "
+                   "log10_lr = [-3.0, -0.5] (use a new --name or --out: a study keeps its space)")
     p.add_argument("--report-only", action="store_true", help="only write the report")
     p.add_argument("--out", default="runs/search", help="output folder (default: %(default)s)")
     p.set_defaults(func=cmd_search)

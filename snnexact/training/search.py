@@ -13,7 +13,7 @@ from its own checkpoint (trial folders are keyed by the configuration's hash). S
 may share one storage. ``export_trials`` / ``import_trials`` carry finished trials over to a
 fresh storage on another machine as JSON.
 """
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 import hashlib
 import json
 import warnings
@@ -63,6 +63,19 @@ class SearchSpace:
         bad = set(self.readout) - set(READOUT_CHOICES)
         if bad:
             raise ValueError(f"search space: unknown readouts {sorted(bad)}")
+
+
+def load_space(path):
+    """``SearchSpace`` with the bounds of the TOML file ``path`` (names as the fields; lists
+    become tuples); an unknown name is a ``ValueError`` naming it and the file."""
+    import tomllib
+    with open(path, "rb") as fh:
+        table = tomllib.load(fh)
+    known = {f.name for f in fields(SearchSpace)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown search-space names {unknown}; known: {sorted(known)}")
+    return SearchSpace(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
 
 
 def suggest(trial, space, base):
