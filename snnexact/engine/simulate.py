@@ -71,7 +71,7 @@ def apply_event(p, S, code, in_offsets, in_units, WT, RT):
 def replay(p, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, Vb, Ib):
     """Recompute the states after events ``a..b-1`` from ``S`` (the state after ``a`` events,
     at ``t_start``) with the forward's own operations, so they equal the forward's bit for bit;
-    ``Vb[j], Ib[j]`` = the state after ``a + j - 1`` events (``j = 0``: the start)."""
+    ``Vb[j], Ib[j]`` = the state after ``a + j`` events (``j = 0``: ``S`` itself)."""
     N = S.shape[1]
     out = np.empty_like(S)
     flags = np.zeros(N, np.bool_)
