@@ -8,6 +8,11 @@ a training step makes one call per batch with only a few tasks, and a ``joblib.P
 took about 23 ms with two tasks against about 6 ms for ``submit`` and ``result`` in order
 (docs/performance.md, "Where an epoch's time goes").
 
+The parent's BLAS library is held to one thread while an executor is open: OpenBLAS keeps its
+idle threads spinning for a while after each call (a gradient norm is one), and those spinning
+threads took about a third of a core from the workers (docs/performance.md, "The parent's BLAS
+threads"). Workers get one thread per library through their environment.
+
 Loky worker processes outlive a parent that is killed (``kill -9`` leaves no chance to shut
 them down), so each worker watches the process that submitted its work and exits when that
 process is gone (``_watch_parent``)."""
@@ -19,6 +24,7 @@ import time
 
 import joblib
 from joblib.externals.loky import ProcessPoolExecutor
+from threadpoolctl import threadpool_limits
 
 PARENT_POLL_SECONDS = 0.5
 # numerical libraries in a worker use one thread each: the workers already fill the cores
@@ -63,7 +69,15 @@ def _call(fn, item, parent_pid):
 
 @contextlib.contextmanager
 def executor(backend="loky", n_jobs=1, scheduler=None):
-    """Yields ``run(fn, items) -> list`` that applies ``fn`` to every item, in order."""
+    """Yields ``run(fn, items) -> list`` that applies ``fn`` to every item, in order; the
+    calling process's BLAS uses one thread meanwhile (see the module docstring)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        with _executor(backend, n_jobs, scheduler) as run:
+            yield run
+
+
+@contextlib.contextmanager
+def _executor(backend, n_jobs, scheduler):
     if backend == "dask":
         try:
             from distributed import Client
