@@ -1,9 +1,17 @@
 #!/usr/bin/env python
-"""Per-layer cost of the reverse pass: the segment replay alone versus the whole backward of
-each layer, on the workload of ``bench_forward.py`` ("scaled" weights, seed 0), medians of 15.
+"""Per-layer cost of the reverse pass next to the forward pass, medians of ``--repeats`` calls.
 
-    python benchmarks/bench_backward_layers.py
+    python benchmarks/bench_backward_layers.py [--workload sample|epoch] [--repeats 30]
+
+``--workload sample`` (default): the one-sample workload of ``run_all.py`` (FSDD-SHD test
+sample 32, (700, 128, 20) recurrent, scaled weights). ``--workload epoch``: the first training
+sample of the epoch workload (``workload.epoch_config``: 700-128(recurrent)-10, default
+initialisation, its hidden layer only). For each spiking layer it prints the forward event
+loop (``run_layer``), the replay of every checkpoint segment alone (one compiled loop, so no
+Python call per segment), and the whole ``backward_layer`` without and with the input-time
+gradients. The adjoint's own cost is roughly backward minus replay.
 """
+import argparse
 import os
 import sys
 import time
@@ -11,57 +19,100 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_forward import DEFAULT_DATA, N_HID, N_IN, N_OUT, SCALES, TAU_M, T, load_sample  # noqa: E402
+import workload as wl  # noqa: E402
 
-import snnexact  # noqa: E402
 from snnexact.engine.backward import backward_layer  # noqa: E402
-from snnexact.engine.simulate import replay as replay_states  # noqa: E402
+from snnexact.engine.jit import OPTIONS  # noqa: E402
+from snnexact.engine.simulate import replay, run_layer, simulate_layers  # noqa: E402
+import numba  # noqa: E402
 
 
-def main():
-    times, units, desc = load_sample(DEFAULT_DATA, np)
-    print(f"input: {desc}")
+@numba.njit(**OPTIONS)
+def replay_all(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, N):
+    """Every checkpoint segment replayed once, as the backward pass does."""
+    E = log_t.shape[0]
+    Vb = np.empty((K + 1, N))
+    Ib = np.empty((K + 1, N))
+    for seg in range(E // K + 1):
+        a = seg * K
+        b = min(a + K, E)
+        t_start = 0.0 if a == 0 else log_t[a - 1]
+        replay(p, ckpts[seg].copy(), log_t, log_code, a, b, t_start, in_offsets, in_units, WT,
+               RT, Vb, Ib)
+
+
+def median_ms(fn, repeats):
+    fn()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(ts))
+
+
+def workload(kind):
+    """``(network, W, R, times, units, description)``."""
+    if kind == "sample":
+        times, units, desc = wl.load_sample(wl.TEST_FILE, np, 32)
+        out = []
+        for model in ("lif", "qif"):
+            net = wl.network(model)
+            W, R = net.check_params(wl.scaled_params(net, 0, wl.SCALES[model]))
+            out.append((model, net, W, R, times, units, desc))
+        return out
+    from snnexact.training.train import build_network, initial_params
+    splits, desc = wl.training_splits(wl.DATA_DIR, 64)
+    train = splits[0]
+    out = []
     for model in ("lif", "qif"):
-        neuron = snnexact.LIF(TAU_M) if model == "lif" else snnexact.QIF(TAU_M)
-        net = snnexact.Network(neuron, (N_IN, N_HID, N_OUT), recurrent=True)
-        p0 = net.init_params(0)
-        params = snnexact.Params(tuple(w * SCALES[model] for w in p0.W),
-                                 tuple(None if r is None else r * SCALES[model] for r in p0.R))
-        res = snnexact.simulate(net, params, times, units, T)
+        cfg = wl.epoch_config(model, wl.DATA_DIR)
+        net = build_network(cfg, wl.N_IN, wl.N_CLASSES)
+        params = initial_params(cfg, net)
         W, R = net.check_params(params)
-        p = neuron.kernel
-        for l in range(net.n_layers):
-            log, n = res.layers[l].log, net.sizes[l + 1]
-            WT = np.ascontiguousarray(W[l].T)
-            RT = np.ascontiguousarray(R[l].T) if R[l] is not None else np.empty((0, n))
+        out.append((model, net, W[:1], R[:1], train.times[0], train.units[0],
+                    f"{desc}, sample 0"))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workload", choices=("sample", "epoch"), default="sample")
+    ap.add_argument("--repeats", type=int, default=30)
+    a = ap.parse_args(argv)
+    for model, net, W, R, times, units, desc in workload(a.workload):
+        n_layers = len(W)
+        res = simulate_layers(net, W, R, times, units, wl.T, n_layers, on_budget="ignore")
+        p = net.neuron.kernel
+        print(f"{model.upper()}: {desc}")
+        for l in range(n_layers):
+            L = res.layers[l]
+            log, N = L.log, net.sizes[l + 1]
             K, E = log.checkpoint_every, log.times.size
+            WT, RT = log.weights_t, log.recurrent_t
+            S0 = log.checkpoints[0]
 
-            def replay():
-                Vb, Ib = np.empty((K + 1, n)), np.empty((K + 1, n))
-                for seg in range(E // K + 1):
-                    a, b = seg * K, min(seg * K + K, E)
-                    replay_states(p, log.checkpoints[seg].copy(), log.times, log.codes, a, b,
-                                  0.0 if a == 0 else log.times[a - 1], log.input_offsets,
-                                  log.input_units, WT, RT, Vb, Ib)
+            def forward():
+                ev_times, offsets = log.input_times, log.input_offsets
+                run_layer(p, ev_times, offsets, log.input_units, WT, RT, wl.T,
+                          max(1000, 100 * N), S0.copy(), K)
 
-            def backward():
-                backward_layer(p, log.times, log.codes,
-                               log.input_offsets, log.input_units, log.checkpoints, K, WT, RT, T,
-                               np.zeros(res.layers[l].n_spikes), np.zeros(n), np.zeros(n),
-                               np.zeros_like(WT), np.zeros_like(RT),
-                               np.zeros(log.input_units.size), np.zeros(1))
-            med = {}
-            for name, fn in (("replay", replay), ("backward", backward)):
-                fn()
-                ts = []
-                for _ in range(15):
-                    t0 = time.perf_counter()
-                    fn()
-                    ts.append(time.perf_counter() - t0)
-                med[name] = 1e3 * float(np.median(ts))
-            print(f"{model.upper()} layer {l} ({n} neurons, {E} events, "
-                  f"{log.input_units.size} input spikes): replay {med['replay']:.2f} ms, "
-                  f"whole backward {med['backward']:.2f} ms")
+            def replay_only():
+                replay_all(p, log.times, log.codes, log.input_offsets, log.input_units,
+                           log.checkpoints, K, WT, RT, N)
+
+            def backward(want_g_in):
+                return lambda: backward_layer(
+                    p, log.times, log.codes, log.input_offsets, log.input_units,
+                    log.checkpoints, K, WT, RT, wl.T, np.zeros(L.n_spikes), np.zeros(N),
+                    np.zeros(N), np.zeros_like(WT), np.zeros_like(RT),
+                    np.zeros(log.input_units.size), np.zeros(1), want_g_in)
+
+            f, r = median_ms(forward, a.repeats), median_ms(replay_only, a.repeats)
+            b0, b1 = median_ms(backward(False), a.repeats), median_ms(backward(True), a.repeats)
+            print(f"  layer {l} ({N} neurons, {E} events, {L.n_spikes} spikes, status "
+                  f"{L.status}): forward {f:.2f} ms, replay {r:.2f} ms, backward {b0:.2f} ms "
+                  f"(with input-time gradients {b1:.2f} ms)")
 
 
 if __name__ == "__main__":

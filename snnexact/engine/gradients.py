@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from snnexact.engine import losses
-from snnexact.engine.backward import backward_network
+from snnexact.engine.backward import add_transposed, backward_network
 from snnexact.engine.events import check_input
 from snnexact.engine.network import Network, Params
 from snnexact.engine.pseudo import DEFAULT_ALPHA, periods, rate_pass, rate_pass_vjp, window_spikes
@@ -173,17 +173,13 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     mu = [np.zeros(L.n_spikes) for L in res.layers]
     lamV = [np.zeros(n) for n in network.sizes[1:n_sim + 1]]
     lamI = [np.zeros(n) for n in network.sizes[1:n_sim + 1]]
-    dW = [np.zeros_like(w) for w in W]
-    dR = [None if r is None else np.zeros_like(r) for r in R]
+    dW = [np.zeros(w.shape) for w in W]  # C order (add_transposed)
+    dR = [None if r is None else np.zeros(r.shape) for r in R]
     g_input = np.zeros(times.size)
     win = None
     if spiking_out:
         out = res.layers[-1]
-        t_first = np.full(n_out, float(T))
-        first_idx = np.full(n_out, -1)
-        for i in range(out.n_spikes - 1, -1, -1):
-            t_first[out.units[i]] = out.times[i]
-            first_idx[out.units[i]] = i
+        t_first, first_idx = _first_spikes(out, n_out, float(T))
         silent = first_idx < 0
         use_pseudo = cfg.pseudo and network.neuron.has_pseudospikes and silent.any()
         if use_pseudo:
@@ -238,9 +234,9 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     sens = []
     gW, gR, g_in = backward_network(network, res, mu, lamV, lamI, sens, input_grads=input_grads)
     for l in range(n_sim):
-        dW[l] += gW[l]
+        add_transposed(dW[l], gW[l].T)  # gW, gR: transposed views of C-contiguous arrays
         if dR[l] is not None:
-            dR[l] += gR[l]
+            add_transposed(dR[l], gR[l].T)
     if g_in is not None:
         g_input += g_in
     grads = Params(tuple(dW), tuple(dR))
@@ -281,6 +277,17 @@ def _regularise(cfg, network, W, R, layers, T, want_grad, mu, lamV, lamI, dW, dR
         if want_grad:
             _add_pullback(rate_pass_vjp(ps, W, R, g_delay), lamV, lamI, dW, dR)
     return value
+
+
+def _first_spikes(layer, n, T):
+    """Per neuron of ``layer`` (``n`` neurons, spikes in time order) the time of its first spike
+    (``T`` if silent) and that spike's index (``-1`` if silent)."""
+    t_first = np.full(n, T)
+    first_idx = np.full(n, -1)
+    units, idx = np.unique(layer.units, return_index=True)  # first occurrence of each unit
+    t_first[units] = layer.times[idx]
+    first_idx[units] = idx
+    return t_first, first_idx
 
 
 def _first_to_fire(t):

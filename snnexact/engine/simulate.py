@@ -141,7 +141,6 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoin
                 t_stop = t_best
                 break
             S, out = flow_all(p, S, out, flags, t_best - t_cur)
-            apply_event(p, S, who, ev_offsets, ev_units, WT, RT)
             spike_t[n_spk] = t_best
             spike_n[n_spk] = who
             n_spk += 1
@@ -153,8 +152,8 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoin
             if last:
                 break
             code = -1 - k
-            apply_event(p, S, code, ev_offsets, ev_units, WT, RT)
             k += 1
+        apply_event(p, S, code, ev_offsets, ev_units, WT, RT)  # one call site: one compilation
         log_t[n_log] = t_cur
         log_code[n_log] = code
         n_log += 1

@@ -188,6 +188,18 @@ def warm_up(run, network, split, cfg, log=None):
     return seconds
 
 
+def initial_params(cfg, network):
+    """The parameters training starts from: ``init_params`` with the generator keyed by
+    ``(cfg.seed, 1)`` and the scales ``w_mean, w_std, r_std, out_std`` (in units of the model's
+    ``kick``), plus trained initial voltages if ``cfg.train_v0``."""
+    params = network.init_params([cfg.seed, 1], *(None if v is None else v * network.kick
+                                                  for v in (cfg.w_mean, cfg.w_std, cfg.r_std,
+                                                            cfg.out_std)))
+    if cfg.train_v0:
+        params = network.with_initial_voltages(params, simulated_layers(network, cfg.readout))
+    return params
+
+
 def train(cfg, out_dir, resume=False, progress=True, splits=None, log=None, on_checkpoint=None,
           on_epoch=None):
     """Train per ``cfg``; writes ``config.toml``, ``metrics.jsonl`` and ``checkpoint.npz`` into
@@ -219,11 +231,7 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, log=None, on_c
         epoch_acc = meta["extra"].get("epoch_records", [])
         epoch_norms = meta["extra"].get("grad_norms", [])
     else:
-        params = network.init_params([cfg.seed, 1], *(None if v is None else v * network.kick
-                                                      for v in (cfg.w_mean, cfg.w_std, cfg.r_std,
-                                                                cfg.out_std)))
-        if cfg.train_v0:
-            params = network.with_initial_voltages(params, simulated_layers(network, cfg.readout))
+        params = initial_params(cfg, network)
         opt_state = optim.init_state(params)
         start_epoch, start_batch, history, epoch_acc, epoch_norms = 0, 0, [], [], []
     (out_dir / CONFIG).write_text(cfg.to_toml())

@@ -156,10 +156,10 @@ def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
     xx = x * x
     s2 = s * s
     s3 = s2 * s
-    c_max = 0.0
-    for n in range(V0.shape[0]):
-        c_max = max(c_max, abs(I0[n]))
-    short = c_max * s2 <= Z_SHORT
+    n_long = 0  # neurons outside the short series' range: a count (an integer reduction
+    for n in range(V0.shape[0]):  # vectorises; a floating-point max would run serially)
+        n_long += abs(I0[n]) * s2 > Z_SHORT
+    short = n_long == 0
     n_flag = 0
     for n in range(V0.shape[0]):
         c = I0[n]
