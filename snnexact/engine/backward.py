@@ -18,7 +18,8 @@ has the implicit length ``dt* (V_m, I_m)``. Reverse mode through that compositio
 * a spike event: ``dL/dR[n, m] += lambda_I[n]``; the reset erases ``lambda_V[m]``.
 
 States are recomputed segment by segment from the event-log checkpoints with the forward's own
-sweep, so memory stays O(events) and the recomputed states equal the forward's bit for bit.
+sweep, so memory stays O(events) and the recomputed states equal the forward's bit for bit; a
+layer that kept every state (``checkpoint_every = 1``, small layers) is read, not replayed.
 The spiking neuron's own voltage term is skipped at its spike (its adjoint is zero there while
 the QIF vector field is infinite).
 """
@@ -59,10 +60,14 @@ def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T
     for seg in range(last_seg, -1, -1):
         a = seg * K
         b = min(a + K, E)
-        S = ckpts[seg].copy()
-        t_start = 0.0 if a == 0 else log_t[a - 1]
-        replay(p, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, Vb, Ib)
+        # the intervals e_hi..a need the states after events a..e_hi - 1 only; with every
+        # state kept (K = 1) that is the checkpoint itself, read without a replay
         e_hi = E if seg == last_seg else b - 1
+        if e_hi == a:
+            model.state_VI(p, ckpts[seg], Vb[0], Ib[0])
+        else:
+            replay(p, ckpts[seg].copy(), log_t, log_code, a, e_hi,
+                   0.0 if a == 0 else log_t[a - 1], in_offsets, in_units, WT, RT, Vb, Ib)
         for e in range(e_hi, a - 1, -1):
             # ---- interval e: from event e-1 (or 0) to event e (or T)
             t0 = 0.0 if e == 0 else log_t[e - 1]

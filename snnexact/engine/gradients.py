@@ -126,8 +126,9 @@ def value_and_grad(network, params, input_times, input_units, label, T, readout=
     Returns ``(loss, grads, evaluation)``: ``grads`` is a ``Params`` with the same shapes as
     ``params``; ``evaluation`` holds the readout values, the prediction and the
     ``SimulationResult``. Keyword options: ``tau_r``, ``gamma``, ``alpha``, ``pseudo`` (see
-    ``LossConfig``), ``max_spikes`` and ``initial_state`` (see ``simulate``; not together with
-    trained initial voltages ``params.V0``, whose gradient ``grads.V0`` then holds).
+    ``LossConfig``), ``max_spikes``, ``checkpoint_every`` and ``initial_state`` (see
+    ``simulate``; ``initial_state`` not together with trained initial voltages ``params.V0``,
+    whose gradient ``grads.V0`` then holds).
     """
     value, grads, ev = _evaluate(network, params, input_times, input_units, label, T, readout,
                                  True, kwargs)
@@ -137,7 +138,8 @@ def value_and_grad(network, params, input_times, input_units, label, T, readout=
 def _evaluate(network, params, input_times, input_units, label, T, readout, want_grad, kwargs):
     if not isinstance(network, Network):
         raise TypeError(f"network must be snnexact.Network, got {type(network).__name__}")
-    sim_kw = {k: kwargs.pop(k) for k in ("max_spikes", "initial_state", "on_budget") if k in kwargs}
+    sim_kw = {k: kwargs.pop(k) for k in ("max_spikes", "initial_state", "on_budget",
+                                         "checkpoint_every") if k in kwargs}
     cfg = LossConfig(readout=readout, **kwargs)
     n_out = network.sizes[-1]
     if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < n_out:

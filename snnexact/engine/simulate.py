@@ -17,7 +17,10 @@ exactly ``T`` (or later) lies outside the trial.
 
 The event log of each layer (event times, codes ``-1 - k`` for input event ``k`` or the index of
 the spiking neuron, and the full layer state every ``checkpoint_every`` events) takes memory
-proportional to the number of events and lets the backward pass recompute any state.
+proportional to the number of events and lets the backward pass recompute any state. A layer
+whose every state fits in ``STORED_STATES_BYTES`` keeps them all (``checkpoint_every = 1``), so
+the backward pass reads its states instead of replaying them; larger layers keep one state
+every ``n`` events (``n`` neurons) and are replayed segment by segment.
 """
 from dataclasses import dataclass
 import math
@@ -32,6 +35,9 @@ from snnexact.engine.neurons import interface as model
 
 STATUS_OK = 0
 STATUS_BUDGET = 1
+# a layer keeps every state when its log of states can take at most this many bytes (a 20-neuron
+# output layer: about 2 MB; a 128-neuron hidden layer with its default budget: 44 MB, replayed)
+STORED_STATES_BYTES = 4_000_000
 
 
 class SpikeBudgetWarning(RuntimeWarning):
@@ -159,8 +165,10 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoin
         n_log += 1
         if n_log % K == 0:
             _copy_state(ckpt[n_log // K], S)
+    # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
+    # per K events of the spike budget)
     return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), S, log_t[:n_log].copy(),
-            log_code[:n_log].copy(), ckpt[:n_log // K + 1].copy(), k, status, t_stop)
+            log_code[:n_log].copy(), ckpt[:n_log // K + 1], k, status, t_stop)
 
 
 # ----------------------------------------------------------------------------- results
@@ -254,7 +262,9 @@ def simulate(network, params, input_times, input_units, T, *, max_spikes=None,
     initial_state : sequence of (V0, I0) per layer, optional
         Default: every neuron at rest, ``V = I = 0``. QIF accepts ``V0 = -inf`` (just reset).
     checkpoint_every : int, optional
-        Event-log checkpoint spacing (default: the layer size, so the log stays O(events)).
+        Event-log checkpoint spacing. Default: 1 (every state kept, so that gradients need no
+        replay) for a layer whose states fit in ``STORED_STATES_BYTES`` (4 MB), else the layer
+        size (the log stays O(events)). Smaller values trade memory for a shorter replay.
 
     >>> import numpy as np, snnexact
     >>> net = snnexact.Network(snnexact.QIF(tau_m=1.0), (1, 1))
@@ -293,7 +303,8 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
         S = model.init_state(p, V0, I0)
         ev_times, offsets = merge_ties(times)
         WT, RT = transposed[l] if transposed is not None else _transposed(W[l], R[l], n)
-        K = int(checkpoint_every) if checkpoint_every is not None else max(n, 16)
+        K = (int(checkpoint_every) if checkpoint_every is not None
+             else default_checkpoint_every(S.shape[0], n, ev_times.size + budgets[l]))
         if K < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
         sp_t, sp_n, S, log_t, log_c, ckpt, n_in, st, t_stop = run_layer(
@@ -314,6 +325,15 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
         if on_budget == "warn":
             warnings.warn(message, SpikeBudgetWarning, stacklevel=3)
     return SimulationResult(tuple(layers), T, status, message)
+
+
+def default_checkpoint_every(rows, n, max_events):
+    """``1`` (keep every state: no replay in the backward pass) if ``max_events + 1`` states of
+    ``rows x n`` floats take at most ``STORED_STATES_BYTES``, else ``max(n, 16)``: one state per
+    ``n`` events, so the checkpoints take about as much memory as the event log itself."""
+    if (max_events + 1) * rows * n * 8 <= STORED_STATES_BYTES:
+        return 1
+    return max(n, 16)
 
 
 def transposed_weights(network, W, R):
