@@ -9,7 +9,9 @@ sample of the epoch workload (``workload.epoch_config``: 700-128(recurrent)-10, 
 initialisation, its hidden layer only). For each spiking layer it prints the forward event
 loop (``run_layer``), the replay of every checkpoint segment alone (one compiled loop, so no
 Python call per segment), and the whole ``backward_layer`` without and with the input-time
-gradients. The adjoint's own cost is roughly backward minus replay.
+gradients. The adjoint's own cost is roughly backward minus replay. The sample workload also
+prints the public ``value_and_grad`` on the sample and on a one-spike input (the fixed cost of a
+call); the epoch workload the hidden activity over its first 64 training samples.
 """
 import argparse
 import os
@@ -75,12 +77,45 @@ def workload(kind):
     return out
 
 
+def fixed_cost(net, W, R, repeats):
+    """Median ms of the public ``value_and_grad`` on the benchmark sample and on a one-spike
+    input (what a call costs besides the events: validation, allocation, losses, wrappers)."""
+    import snnexact
+    times, units, _ = wl.load_sample(wl.TEST_FILE, np, 32)
+    params = snnexact.Params(tuple(W), tuple(R))
+    one = (np.array([0.1]), np.array([0]))
+    return tuple(median_ms(lambda t=t, u=u: snnexact.value_and_grad(net, params, t, u, 0, wl.T),
+                           repeats) for t, u in ((times, units), one))
+
+
+def epoch_activity(net, W, R, n=64):
+    """Mean hidden spikes per sample and the fraction of samples that hit the spike budget, over
+    the first ``n`` training samples of the epoch workload."""
+    splits, _ = wl.training_splits(wl.DATA_DIR, n + n // 9 + 1)
+    train = splits[0]
+    spikes, hits = [], 0
+    for i in range(min(n, len(train))):
+        L = simulate_layers(net, W, R, train.times[i], train.units[i], wl.T, 1,
+                            on_budget="ignore").layers[0]
+        spikes.append(L.n_spikes)
+        hits += L.status != 0
+    return float(np.mean(spikes)), hits / len(spikes), len(spikes)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workload", choices=("sample", "epoch"), default="sample")
     ap.add_argument("--repeats", type=int, default=30)
     a = ap.parse_args(argv)
     for model, net, W, R, times, units, desc in workload(a.workload):
+        if a.workload == "sample":
+            full, one = fixed_cost(net, W, R, a.repeats)
+            print(f"{model.upper()}: value_and_grad {full:.2f} ms on the sample, {one:.2f} ms on "
+                  f"a one-spike input")
+        else:
+            mean, hit, n = epoch_activity(net, W, R)
+            print(f"{model.upper()}: first {n} training samples: {mean:.0f} hidden spikes per "
+                  f"sample on average, {hit:.0%} hit the spike budget")
         n_layers = len(W)
         res = simulate_layers(net, W, R, times, units, wl.T, n_layers, on_budget="ignore")
         p = net.neuron.kernel
@@ -108,10 +143,13 @@ def main(argv=None):
                     np.zeros(N), np.zeros_like(WT), np.zeros_like(RT),
                     np.zeros(log.input_units.size), np.zeros(1), want_g_in)
 
-            f, r = median_ms(forward, a.repeats), median_ms(replay_only, a.repeats)
+            f = median_ms(forward, a.repeats)
+            # a layer that kept every state (K = 1) is read, not replayed, by the backward pass
+            r = median_ms(replay_only, a.repeats) if K > 1 else None
             b0, b1 = median_ms(backward(False), a.repeats), median_ms(backward(True), a.repeats)
             print(f"  layer {l} ({N} neurons, {E} events, {L.n_spikes} spikes, status "
-                  f"{L.status}): forward {f:.2f} ms, replay {r:.2f} ms, backward {b0:.2f} ms "
+                  f"{L.status}): forward {f:.2f} ms, replay "
+                  f"{'none (every state kept)' if r is None else f'{r:.2f} ms'}, backward {b0:.2f} ms "
                   f"(with input-time gradients {b1:.2f} ms)")
 
 

@@ -18,6 +18,8 @@ hold-out) and reports:
 * n_jobs = 2: the epoch, and what a batch sends to the workers and back (pickled bytes and the
   time to pickle and unpickle them in one process);
 * what is left of n_jobs = 2 after the imbalance-aware ideal: dispatch, transfer, idle workers;
+* the CPU time the trainer process itself used during the n_jobs = 2 run (its threads
+  included: OpenBLAS's spinning idle threads once took a third of a core here);
 * the cost of one dispatch (2 tasks of 1.7 MB, trivial work) through ``joblib.Parallel`` and
   through the trainer's executor (``snnexact.training.parallel.executor``).
 """
@@ -75,10 +77,12 @@ def profile_epoch(model, n_jobs, splits, data_dir):
         tr.run_chunk = timed_chunk
     tr.executor = timed_executor
     prof = cProfile.Profile()
+    cpu0 = os.times()
     try:
         prof.enable()
         seconds, _ = wl.time_epoch(model, n_jobs, splits, data_dir)
         prof.disable()
+        cpu1 = os.times()
     finally:
         tr.run_chunk, tr.executor = inner_chunk, inner_executor
     stats = pstats.Stats(prof)
@@ -89,6 +93,9 @@ def profile_epoch(model, n_jobs, splits, data_dir):
     out = {"epoch_s": seconds, "run_calls_s": sum(run_seconds),
            "parent": {label: cumulative(stats, *key) for key, label in PARENT_WORK.items()}}
     out["parent_total_s"] = seconds - out["run_calls_s"]
+    # CPU the trainer process used during train() (warm-up included): with n_jobs = 2 it should
+    # be little more than its work between batches; spinning BLAS threads showed up here
+    out["trainer_cpu_s"] = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     if n_jobs == 1:
         batches = [chunk_seconds[i:i + 2] for i in range(0, len(chunk_seconds), 2)]
         out["value_and_grad_s"] = cumulative(stats, "sample_value_and_grad") - sum(warm_chunks)
@@ -179,6 +186,7 @@ def main(argv=None):
         for n in (1, 2):
             print(f"  parent work, n_jobs={n}: " + ", ".join(
                 f"{k} {v * 1e3:.0f} ms" for k, v in r[n]["parent"].items()))
+        print(f"  trainer process CPU during train(), n_jobs=2: {two['trainer_cpu_s']:.2f} s")
         print(f"  n_jobs=2: epoch {two['epoch_s']:.2f} s = waiting for the chunks "
               f"{two['run_calls_s']:.2f} s + parent {two['parent_total_s']:.2f} s; from the "
               f"n_jobs=1 chunk times: slower chunk per batch {one['slower_chunk_per_batch_s']:.2f}"

@@ -11,8 +11,6 @@ Measures and prints, for each model:
    tau_m = 20 ms, T = 1 s, weights ``init_params(0)`` scaled to the training regime
    (LIF x2, QIF x12; see ``workload.py``);
 2. the tracemalloc peak of one ``value_and_grad`` call on that sample;
-   (1 and 2 run with the default allocator, as a library caller has it; the epochs then run
-   with the allocator setting of the command line and the training workers)
 3. the training pass of one epoch of a 700-128(recurrent)-10 network on FSDD-SHD's training
    split (``--data-dir``) with ``snnexact.training.train.train``, for n_jobs = 1 and 2, the
    parallel efficiency t1 / (2 t2), and whether the parameters after the epoch are bitwise equal;
@@ -104,18 +102,6 @@ def epoch_figures(model, splits, data_dir):
     return out
 
 
-def epoch_allocator():
-    """Apply the allocator setting that ``snnexact``'s command line and training workers use
-    (``snnexact.training.allocator``) to this process, after the one-sample figures (which show
-    what a library caller gets) and before the epochs (so that n_jobs = 1, trained in this
-    process, is measured like n_jobs = 2, trained in workers); returns what was applied."""
-    try:
-        from snnexact.training.allocator import keep_freed_memory
-    except ImportError:
-        return "default (the package measured has no allocator setting)"
-    return "freed memory kept (mallopt)" if keep_freed_memory() else "default (no mallopt)"
-
-
 def cold_child(spec):
     """In a fresh process: the import time and the first ``value_and_grad`` of each model."""
     t0 = time.perf_counter()
@@ -188,8 +174,6 @@ def main(argv=None):
               f" ms median ({s['value_and_grad_min_ms']:.2f} min), peak "
               f"{s['value_and_grad_peak_mb']:.2f} MB, {s['events']} events, "
               f"{s['hidden_spikes']}/{s['output_spikes']} hidden/output spikes", flush=True)
-    out["epoch_allocator"] = epoch_allocator()
-    print(f"epoch figures with the allocator setting of the command line: {out['epoch_allocator']}")
     for model in wl.MODELS:
         e = out["epoch"][model] = epoch_figures(model, splits, data_dir)
         print(f"{model}: epoch n_jobs=1 {e['n_jobs_1_s']:.2f} s, n_jobs=2 {e['n_jobs_2_s']:.2f} s, "

@@ -230,3 +230,30 @@ def test_skipping_input_time_gradients_leaves_the_weight_gradients_bitwise(model
         np.testing.assert_array_equal(a, b)
     assert out[0][2].input_time_grads.shape == times.shape
     assert out[1][2].input_time_grads is None
+
+
+@pytest.mark.parametrize("model", ["lif", "qif"])
+def test_stored_states_and_replayed_states_give_the_same_gradients_bitwise(model):
+    """``checkpoint_every = 1`` keeps every layer state, so the backward pass reads them; larger
+    spacings replay segments from checkpoints with the forward's own operations. The replay
+    reproduces the forward bit for bit, so every output is the same whatever the spacing."""
+    net, params, times, units, T, _ = random_case(model, 5, (4, 7, 3), True, 30)
+    runs = [snnexact.value_and_grad(net, params, times, units, 1, T, max_spikes=80,
+                                    on_budget="ignore", checkpoint_every=k) for k in (1, 3, 7, 1000)]
+    assert [r[2].simulation.layers[0].log.checkpoint_every for r in runs] == [1, 3, 7, 1000]
+    assert runs[0][2].simulation.layers[0].n_spikes > 5  # the case exercises the backward pass
+    for other in runs[1:]:
+        assert other[0] == runs[0][0]
+        for a, b in zip(runs[0][1].named().values(), other[1].named().values()):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(other[2].input_time_grads, runs[0][2].input_time_grads)
+
+
+def test_default_checkpoint_spacing_keeps_small_layers_whole():
+    from snnexact.engine.simulate import STORED_STATES_BYTES, default_checkpoint_every
+    assert default_checkpoint_every(3, 20, 4000) == 1              # 0.5 MB of states
+    n = 128
+    too_many = STORED_STATES_BYTES // (3 * n * 8)                   # one state over the cap
+    assert default_checkpoint_every(3, n, too_many - 1) == 1
+    assert default_checkpoint_every(3, n, too_many) == n
+    assert default_checkpoint_every(3, 4, 10 ** 7) == 16            # at least 16 events apart

@@ -25,8 +25,6 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    from snnexact.training.allocator import keep_freed_memory
-    keep_freed_memory()  # the command line is snnexact's own process
     try:
         return args.func(args) or 0
     except (ValueError, TypeError, FileNotFoundError) as exc:

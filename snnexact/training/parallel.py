@@ -13,8 +13,6 @@ idle threads spinning for a while after each call (a gradient norm is one), and 
 threads took about a third of a core from the workers (docs/performance.md, "The parent's BLAS
 threads"). Workers get one thread per library through their environment.
 
-Worker processes keep freed memory for reuse (``allocator.py``).
-
 Loky worker processes outlive a parent that is killed (``kill -9`` leaves no chance to shut
 them down), so each worker watches the process that submitted its work and exits when that
 process is gone (``_watch_parent``)."""
@@ -27,8 +25,6 @@ import time
 import joblib
 from joblib.externals.loky import ProcessPoolExecutor
 from threadpoolctl import threadpool_limits
-
-from snnexact.training.allocator import keep_freed_memory
 
 PARENT_POLL_SECONDS = 0.5
 # numerical libraries in a worker use one thread each: the workers already fill the cores
@@ -68,7 +64,6 @@ def _watch_parent(parent_pid):
 
 def _call(fn, item, parent_pid):
     _watch_parent(parent_pid)
-    keep_freed_memory()  # a worker is snnexact's own process (allocator.py)
     return fn(item)
 
 
