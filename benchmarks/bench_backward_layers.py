@@ -24,12 +24,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workload as wl  # noqa: E402
 
 from snnexact.engine.backward import backward_layer  # noqa: E402
-from snnexact.engine.jit import OPTIONS  # noqa: E402
+from snnexact.engine.jit import jit  # noqa: E402
 from snnexact.engine.simulate import replay, run_layer, simulate_layers  # noqa: E402
-import numba  # noqa: E402
 
 
-@numba.njit(**OPTIONS)
+@jit
 def replay_all(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, N):
     """Every checkpoint segment replayed once, as the backward pass does."""
     E = log_t.shape[0]

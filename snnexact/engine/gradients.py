@@ -355,7 +355,8 @@ def _add_pullback(pullback, lamV, lamI, dW, dR):
     for l in range(len(pV)):
         lamV[l] += pV[l]
         lamI[l] += pI[l]
-        dW[l] += pW[l]
+        if pW[l] is not None:  # None: W[l] does not enter (the first layer)
+            dW[l] += pW[l]
         if dR[l] is not None:
             dR[l] += pR[l]
 

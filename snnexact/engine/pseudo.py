@@ -88,11 +88,11 @@ def rate_pass(W, R, V_T, I_T, tau, alpha=DEFAULT_ALPHA):
     """Pseudodynamics of every layer from the trial-end states ``V_T[l], I_T[l]``."""
     out = {k: [] for k in ("inputs", "sigma", "slope", "q", "rates", "rates0", "slope0", "q0",
                            "sigma0", "first_delay")}
-    r_prev = np.zeros(W[0].shape[1])
+    r_prev = None  # the input layer's rates: none (no pseudodynamics), so W[0] does not enter
     for l in range(len(W)):
         sigma0, slope0 = softplus(I_T[l], alpha)
         r0, q0 = _phase(V_T[l], sigma0)
-        drive = W[l] @ r_prev
+        drive = W[l] @ r_prev if l > 0 else np.zeros(W[0].shape[0])
         if R[l] is not None:
             drive = drive + R[l] @ r0
         sigma, slope = softplus(I_T[l] + drive, alpha)
@@ -122,10 +122,11 @@ def rate_pass_vjp(ps, W, R, g_delay, g_period=None):
     """Pull ``g_delay[l]`` = dL/d(first pseudospike delay) and ``g_period[l]`` = dL/d(pseudo-
     period theta_p) (optional; ``d theta_p / d sigma = -theta_p / (2 sigma)``) back to the
     trial-end states and the weights. Returns ``(lamV_T, lamI_T, dW, dR)`` lists (``dR[l]`` None
-    where ``R[l]`` is)."""
+    where ``R[l]`` is; ``dW[0]`` None: the inputs have no pseudodynamics, so ``W[0]`` does not
+    enter, and a zero array of its size would only cost page faults)."""
     lamV = [np.zeros_like(x) for x in ps.rates]
     lamI = [np.zeros_like(x) for x in ps.rates]
-    dW = [np.zeros_like(w) for w in W]
+    dW = [None] + [np.zeros_like(w) for w in W[1:]]
     dR = [None if r is None else np.zeros_like(r) for r in R]
     g_r = [np.zeros_like(x) for x in ps.rates]  # dL/d(rate r of layer l)
     for l in range(len(W) - 1, -1, -1):
