@@ -124,12 +124,9 @@ def main(argv=None):
             log, N = L.log, net.sizes[l + 1]
             K, E = log.checkpoint_every, log.times.size
             WT, RT = log.weights_t, log.recurrent_t
-            S0 = log.checkpoints[0]
-
-            def forward():
-                ev_times, offsets = log.input_times, log.input_offsets
-                run_layer(p, ev_times, offsets, log.input_units, WT, RT, wl.T,
-                          max(1000, 100 * N), S0.copy(), K)
+            def forward():  # from rest, as simulate_layers without initial_state
+                run_layer(p, log.input_times, log.input_offsets, log.input_units, WT, RT, wl.T,
+                          max(1000, 100 * N), np.zeros(N), np.zeros(N), K, 0)
 
             def replay_only():
                 replay_all(p, log.times, log.codes, log.input_offsets, log.input_units,

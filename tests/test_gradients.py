@@ -251,10 +251,10 @@ def test_stored_states_and_replayed_states_give_the_same_gradients_bitwise(model
 
 
 def test_default_checkpoint_spacing_keeps_small_layers_whole():
-    from snnexact.engine.simulate import STORED_STATES_BYTES, default_checkpoint_every
-    assert default_checkpoint_every(3, 20, 4000) == 1              # 0.5 MB of states
+    from snnexact.engine.simulate import STORED_STATES_BYTES as cap, default_checkpoint_every
+    assert default_checkpoint_every(3, 20, 4000, cap) == 1          # 0.5 MB of states
     n = 128
-    too_many = STORED_STATES_BYTES // (3 * n * 8)                   # one state over the cap
-    assert default_checkpoint_every(3, n, too_many - 1) == 1
-    assert default_checkpoint_every(3, n, too_many) == n
-    assert default_checkpoint_every(3, 4, 10 ** 7) == 16            # at least 16 events apart
+    too_many = cap // (3 * n * 8)                                   # one state over the cap
+    assert default_checkpoint_every(3, n, too_many - 1, cap) == 1
+    assert default_checkpoint_every(3, n, too_many, cap) == n
+    assert default_checkpoint_every(3, 4, 10 ** 7, cap) == 16       # at least 16 events apart

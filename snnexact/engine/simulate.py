@@ -102,10 +102,24 @@ def _copy_state(dst, src):
 
 
 @jit
-def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoint_every):
-    """Simulate one layer over ``[0, T]``; see the module docstring. ``S`` is the initial state
-    (modified). Returns spikes, final state, event log, input events processed, status and
-    stop time."""
+def default_checkpoint_every(rows, n, max_events, state_bytes):
+    """``1`` (keep every state: no replay in the backward pass) if ``max_events + 1`` states of
+    ``rows x n`` floats take at most ``state_bytes``, else ``max(n, 16)``: one state per ``n``
+    events, so the checkpoints take about as much memory as the event log itself."""
+    if (max_events + 1) * rows * n * 8 <= state_bytes:
+        return 1
+    return max(n, 16)
+
+
+@jit
+def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, checkpoint_every,
+              state_bytes):
+    """Simulate one layer over ``[0, T]`` from the voltages ``V0`` and currents ``I0``; see the
+    module docstring. ``checkpoint_every = 0`` picks the spacing by ``default_checkpoint_every``
+    with ``state_bytes``. Returns spikes, the final ``V`` and ``I``, the event log, the spacing
+    used, input events processed, status and stop time. (The state is built and read here, not
+    by the caller: each verb called from Python would be compiled once more, for Python.)"""
+    S = model.init_state(p, V0, I0)
     N = S.shape[1]
     E = ev_times.shape[0]
     out = np.empty_like(S)
@@ -116,6 +130,8 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoin
     log_t = np.empty(max_log)
     log_code = np.empty(max_log, np.int64)
     K = checkpoint_every
+    if K == 0:
+        K = default_checkpoint_every(S.shape[0], N, max_log, state_bytes)
     ckpt = np.empty((max_log // K + 1, S.shape[0], N))
     _copy_state(ckpt[0], S)
     n_log = 0
@@ -167,8 +183,11 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, S, checkpoin
             _copy_state(ckpt[n_log // K], S)
     # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
     # per K events of the spike budget)
-    return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), S, log_t[:n_log].copy(),
-            log_code[:n_log].copy(), ckpt[:n_log // K + 1], k, status, t_stop)
+    V = np.empty(N)
+    I = np.empty(N)
+    model.state_VI(p, S, V, I)
+    return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), V, I, log_t[:n_log].copy(),
+            log_code[:n_log].copy(), ckpt[:n_log // K + 1], K, k, status, t_stop)
 
 
 # ----------------------------------------------------------------------------- results
@@ -295,22 +314,19 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
     if initial_state is not None and len(initial_state) != n_layers:
         raise ValueError(f"initial_state needs one (V0, I0) pair per simulated spiking layer "
                          f"({n_layers}), got {len(initial_state)}")
+    spacing = 0 if checkpoint_every is None else int(checkpoint_every)  # 0: the default
+    if checkpoint_every is not None and spacing < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
     layers = []
     status, message = STATUS_OK, "ok"
     for l in range(n_layers):
         n = network.sizes[l + 1]
         V0, I0 = _initial(initial_state, l, n, neuron)
-        S = model.init_state(p, V0, I0)
         ev_times, offsets = merge_ties(times)
         WT, RT = transposed[l] if transposed is not None else _transposed(W[l], R[l], n)
-        K = (int(checkpoint_every) if checkpoint_every is not None
-             else default_checkpoint_every(S.shape[0], n, ev_times.size + budgets[l]))
-        if K < 1:
-            raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
-        sp_t, sp_n, S, log_t, log_c, ckpt, n_in, st, t_stop = run_layer(
-            p, ev_times, offsets, units, WT, RT, T, budgets[l], S, K)
-        V, I = np.empty(n), np.empty(n)
-        model.state_VI(p, S, V, I)
+        sp_t, sp_n, V, I, log_t, log_c, ckpt, K, n_in, st, t_stop = run_layer(
+            p, ev_times, offsets, units, WT, RT, T, budgets[l], V0, I0, spacing,
+            STORED_STATES_BYTES)
         log = EventLog(log_t, log_c, ev_times, offsets, units, ckpt, K, WT, RT)
         layers.append(LayerResult(sp_t, sp_n, V, I, int(n_in), len(sp_t), int(st),
                                   float(t_stop), log))
@@ -325,15 +341,6 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
         if on_budget == "warn":
             warnings.warn(message, SpikeBudgetWarning, stacklevel=3)
     return SimulationResult(tuple(layers), T, status, message)
-
-
-def default_checkpoint_every(rows, n, max_events):
-    """``1`` (keep every state: no replay in the backward pass) if ``max_events + 1`` states of
-    ``rows x n`` floats take at most ``STORED_STATES_BYTES``, else ``max(n, 16)``: one state per
-    ``n`` events, so the checkpoints take about as much memory as the event log itself."""
-    if (max_events + 1) * rows * n * 8 <= STORED_STATES_BYTES:
-        return 1
-    return max(n, 16)
 
 
 def transposed_weights(network, W, R):

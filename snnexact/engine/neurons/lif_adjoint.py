@@ -17,7 +17,7 @@ import math
 from snnexact.engine.jit import jit
 from snnexact.engine.neurons.synapse import input_time_adjoint  # noqa: F401 (a verb)
 from snnexact.engine.sums import ordered_total
-from snnexact.engine.neurons.lif import next_spike_time
+from snnexact.engine.neurons import interface
 
 
 @jit
@@ -31,7 +31,7 @@ def flow_grad(p, V0, I0, dt):
 @jit
 def spike_time_grad(p, V0, I0):
     """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next threshold crossing (``inf, 0, 0`` if none)."""
-    dt = next_spike_time(p, V0, I0)
+    dt = interface.next_spike_time(p, V0, I0)  # the verb: compiled once with spike_dt's use
     if dt == math.inf:
         return dt, 0.0, 0.0
     x = math.exp(-dt / p.tau)

@@ -232,7 +232,7 @@ def sweep(p, S, out, flags, x, s):
     """
     s2 = s * s
     c_ = S[2]
-    level = 0
+    level = np.int64(0)  # not the literal 0: Numba would compile _sweep_level for it too
     for n in range(S.shape[1]):
         a = abs(c_[n]) * s2  # == abs(z)
         level = max(level, (a > Z_SHORT) + (a > Z_SERIES_MAX))

@@ -25,6 +25,8 @@ where the ``G`` forms cancel catastrophically.
 """
 import math
 
+import numpy as np
+
 from snnexact.engine.jit import jit
 from snnexact.engine.neurons.synapse import input_time_adjoint  # noqa: F401 (a verb)
 from snnexact.engine.sums import ordered_total
@@ -51,7 +53,7 @@ def css_scaled(z):
     overflows beyond ``sqrt z = 710``, reached by a strongly inhibited neuron over a long
     interval). Ratios such as ``u = -y'/y`` do not depend on ``k``."""
     if abs(z) <= Z_SERIES_MAX:
-        C, S, D = _css_series(z, False)
+        C, S, D = _css_series(z, np.bool_(False))  # not the literal False: one compilation
         return C, S, D, 1.0
     if z < 0.0:
         w = math.sqrt(-z)
