@@ -181,11 +181,11 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
         n_log += 1
         if n_log % K == 0:
             _copy_state(ckpt[n_log // K], S)
-    # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
-    # per K events of the spike budget)
     V = np.empty(N)
     I = np.empty(N)
     model.state_VI(p, S, V, I)
+    # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
+    # per K events of the unused spike budget)
     return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), V, I, log_t[:n_log].copy(),
             log_code[:n_log].copy(), ckpt[:n_log // K + 1], K, k, status, t_stop)
 

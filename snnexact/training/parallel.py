@@ -10,8 +10,8 @@ took about 23 ms with two tasks against about 6 ms for ``submit`` and ``result``
 
 The parent's BLAS library is held to one thread while an executor is open: OpenBLAS keeps its
 idle threads spinning for a while after each call (a gradient norm is one), and those spinning
-threads took about a third of a core from the workers (docs/performance.md, "The parent's BLAS
-threads"). Workers get one thread per library through their environment.
+threads took about a third of a core from the workers (docs/performance.md, issue 13, "The
+trainer's BLAS threads"). Workers get one thread per library through their environment.
 
 Loky worker processes outlive a parent that is killed (``kill -9`` leaves no chance to shut
 them down), so each worker watches the process that submitted its work and exits when that
