@@ -93,8 +93,8 @@ def format_table(finals):
 def _notes(finals, n_classes, cfg):
     """Plain-language notes under the table: chance level and why accuracy can fall below it."""
     lines = [f"chance level: {1 / n_classes:.1%} ({n_classes} classes). s/epoch excludes the "
-             f"one-off kernel compilation (paid once per process; both models share the "
-             f"kernels, so the second one shows about 0)."]
+             f"one-off kernel compilation (paid once per process and model, and not at all "
+             f"once Numba's on-disk cache holds the kernels)."]
     for m, runs in finals.items():
         acc = np.mean([f.get("test_acc", np.nan) for f in runs])
         silent = np.mean([f.get("test_no_output_fraction", 0.0) for f in runs])
