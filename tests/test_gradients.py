@@ -258,3 +258,16 @@ def test_default_checkpoint_spacing_keeps_small_layers_whole():
     assert default_checkpoint_every(3, n, too_many - 1, cap) == 1
     assert default_checkpoint_every(3, n, too_many, cap) == n
     assert default_checkpoint_every(3, 4, 10 ** 7, cap) == 16       # at least 16 events apart
+
+
+def test_only_a_gradient_call_keeps_every_state():
+    """Forward-only calls keep one state per ``n`` events; ``value_and_grad`` keeps every state
+    of a layer that fits in ``STORED_STATES_BYTES`` (both layers here are tiny)."""
+    net, params, times, units, T, _ = random_case("qif", 5, (4, 7, 3), True, 30)
+    kw = dict(max_spikes=80, on_budget="ignore")
+    fwd = snnexact.simulate(net, params, times, units, T, **kw)
+    assert [L.log.checkpoint_every for L in fwd.layers] == [16, 16]
+    ev = snnexact.evaluate(net, params, times, units, 1, T, **kw)
+    assert [L.log.checkpoint_every for L in ev.simulation.layers] == [16, 16]
+    _, _, ev = snnexact.value_and_grad(net, params, times, units, 1, T, **kw)
+    assert [L.log.checkpoint_every for L in ev.simulation.layers] == [1, 1]

@@ -170,7 +170,8 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     n_out = network.sizes[-1]
     spiking_out = cfg.readout == "first_spike"
     n_sim = simulated_layers(network, cfg.readout)
-    res = simulate_layers(network, W, R, times, units, float(T), n_sim, **sim_kw)
+    res = simulate_layers(network, W, R, times, units, float(T), n_sim, keep_states=want_grad,
+                          **sim_kw)
     tau = network.neuron.tau_m
     mu = [np.zeros(L.n_spikes) for L in res.layers]
     lamV = [np.zeros(n) for n in network.sizes[1:n_sim + 1]]

@@ -17,10 +17,11 @@ exactly ``T`` (or later) lies outside the trial.
 
 The event log of each layer (event times, codes ``-1 - k`` for input event ``k`` or the index of
 the spiking neuron, and the full layer state every ``checkpoint_every`` events) takes memory
-proportional to the number of events and lets the backward pass recompute any state. A layer
-whose every state fits in ``STORED_STATES_BYTES`` keeps them all (``checkpoint_every = 1``), so
-the backward pass reads its states instead of replaying them; larger layers keep one state
-every ``n`` events (``n`` neurons) and are replayed segment by segment.
+proportional to the number of events and lets the backward pass recompute any state. When a
+backward pass follows, a layer whose every state fits in ``STORED_STATES_BYTES`` keeps them all
+(``checkpoint_every = 1``), so the backward pass reads its states instead of replaying them;
+otherwise a layer keeps one state every ``n`` events (``n`` neurons), replayed segment by
+segment.
 """
 from dataclasses import dataclass
 import math
@@ -281,9 +282,9 @@ def simulate(network, params, input_times, input_units, T, *, max_spikes=None,
     initial_state : sequence of (V0, I0) per layer, optional
         Default: every neuron at rest, ``V = I = 0``. QIF accepts ``V0 = -inf`` (just reset).
     checkpoint_every : int, optional
-        Event-log checkpoint spacing. Default: 1 (every state kept, so that gradients need no
-        replay) for a layer whose states fit in ``STORED_STATES_BYTES`` (4 MB), else the layer
-        size (the log stays O(events)). Smaller values trade memory for a shorter replay.
+        Event-log checkpoint spacing (default: the layer size, so the log stays O(events)).
+        ``value_and_grad`` keeps every state (spacing 1) of a layer whose states fit in
+        ``STORED_STATES_BYTES``, so that its backward pass needs no replay.
 
     >>> import numpy as np, snnexact
     >>> net = snnexact.Network(snnexact.QIF(tau_m=1.0), (1, 1))
@@ -302,10 +303,14 @@ def simulate(network, params, input_times, input_units, T, *, max_spikes=None,
 
 
 def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, on_budget="warn",
-                    initial_state=None, checkpoint_every=None, transposed=None):
+                    initial_state=None, checkpoint_every=None, transposed=None,
+                    keep_states=False):
     """``simulate`` on validated arrays, for the first ``n_layers`` spiking layers only (the
     non-spiking readouts of ``gradients.py`` take the last layer's place). ``transposed``:
-    ``transposed_weights(network, W, R)`` computed once for many samples (else per call)."""
+    ``transposed_weights(network, W, R)`` computed once for many samples (else per call).
+    ``keep_states``: a backward pass follows, so a layer whose states fit in
+    ``STORED_STATES_BYTES`` keeps them all (unless ``checkpoint_every`` is given); a forward-only
+    call would only pay for writing them."""
     budgets = _budgets(network, max_spikes)
     if on_budget not in ("warn", "raise", "ignore"):
         raise ValueError(f"on_budget must be 'warn', 'raise' or 'ignore', got {on_budget!r}")
@@ -314,7 +319,7 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
     if initial_state is not None and len(initial_state) != n_layers:
         raise ValueError(f"initial_state needs one (V0, I0) pair per simulated spiking layer "
                          f"({n_layers}), got {len(initial_state)}")
-    spacing = 0 if checkpoint_every is None else int(checkpoint_every)  # 0: the default
+    spacing = 0 if checkpoint_every is None else int(checkpoint_every)  # 0: the default rule
     if checkpoint_every is not None and spacing < 1:
         raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
     layers = []
@@ -326,7 +331,7 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
         WT, RT = transposed[l] if transposed is not None else _transposed(W[l], R[l], n)
         sp_t, sp_n, V, I, log_t, log_c, ckpt, K, n_in, st, t_stop = run_layer(
             p, ev_times, offsets, units, WT, RT, T, budgets[l], V0, I0, spacing,
-            STORED_STATES_BYTES)
+            STORED_STATES_BYTES if keep_states else 0)
         log = EventLog(log_t, log_c, ev_times, offsets, units, ckpt, K, WT, RT)
         layers.append(LayerResult(sp_t, sp_n, V, I, int(n_in), len(sp_t), int(st),
                                   float(t_stop), log))
