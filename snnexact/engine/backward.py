@@ -132,19 +132,6 @@ def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T
                 G = 0.0
 
 
-@jit
-def add_transposed(dst, src):
-    """``dst += src.T`` for C-contiguous 2-D arrays, in square tiles so that both stay in cache
-    (half the time of NumPy's strided ``dst += src.T`` for a 128 x 700 gradient)."""
-    n, m = dst.shape
-    B = 16
-    for i0 in range(0, n, B):
-        for j0 in range(0, m, B):
-            for i in range(i0, min(i0 + B, n)):
-                for j in range(j0, min(j0 + B, m)):
-                    dst[i, j] += src[j, i]
-
-
 def backward_network(network, res, mu, lamV, lamI, sensitivities=None, input_grads=True):
     """Reverse pass through the simulated layers of ``res`` (last to first), with the weights
     the forward pass ran with (``res.layers[l].log.weights_t``).
@@ -164,8 +151,8 @@ def backward_network(network, res, mu, lamV, lamI, sensitivities=None, input_gra
     for l in range(n - 1, -1, -1):
         log = res.layers[l].log
         WT, RT = log.weights_t, log.recurrent_t
-        dWT = np.zeros_like(WT)
-        dRT = np.zeros_like(RT)
+        dWT = np.zeros(WT.shape)  # not zeros_like: calloc, no second pass over the memory
+        dRT = np.zeros(RT.shape)
         g_in = np.zeros(log.input_units.size)
         sens = np.zeros(1)
         backward_layer(p, log.times, log.codes, log.input_offsets, log.input_units,

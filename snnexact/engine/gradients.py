@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from snnexact.engine import losses
-from snnexact.engine.backward import add_transposed, backward_network
+from snnexact.engine.backward import backward_network
 from snnexact.engine.events import check_input
 from snnexact.engine.network import Network, Params
 from snnexact.engine.pseudo import DEFAULT_ALPHA, periods, rate_pass, rate_pass_vjp, window_spikes
@@ -124,7 +124,9 @@ def value_and_grad(network, params, input_times, input_units, label, T, readout=
     """Loss of one sample and its exact gradient.
 
     Returns ``(loss, grads, evaluation)``: ``grads`` is a ``Params`` with the same shapes as
-    ``params``; ``evaluation`` holds the readout values, the prediction and the
+    ``params`` (a weight gradient of a simulated layer is the transposed view of the kernels'
+    ``(n_in, n_out)`` array, so Fortran-ordered: ``np.ascontiguousarray`` gives C order);
+    ``evaluation`` holds the readout values, the prediction and the
     ``SimulationResult``. Keyword options: ``tau_r``, ``gamma``, ``alpha``, ``pseudo`` (see
     ``LossConfig``), ``max_spikes``, ``checkpoint_every`` and ``initial_state`` (see
     ``simulate``; ``initial_state`` not together with trained initial voltages ``params.V0``,
@@ -176,8 +178,9 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
     mu = [np.zeros(L.n_spikes) for L in res.layers]
     lamV = [np.zeros(n) for n in network.sizes[1:n_sim + 1]]
     lamI = [np.zeros(n) for n in network.sizes[1:n_sim + 1]]
-    dW = [np.zeros(w.shape) for w in W]  # C order (add_transposed)
-    dR = [None if r is None else np.zeros(r.shape) for r in R]
+    # gradients from outside the reverse pass (readout, pseudodynamics); None: none so far
+    dW = [None] * len(W)
+    dR = [None] * len(R)
     g_input = np.zeros(times.size)
     win = None
     if spiking_out:
@@ -219,7 +222,7 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
             vjp = ro.vjp(d_logits)
             g_t = np.empty(src_t.size)
             g_t[order] = vjp.dtimes
-            dW[-1] += vjp.dW
+            _add_into(dW, -1, vjp.dW)
             if n_sim:
                 mu[-1] += g_t[:n_plain]
             else:
@@ -236,13 +239,13 @@ def sample_value_and_grad(network, W, R, times, units, label, T, cfg, want_grad,
         return float(value), None, ev
     sens = []
     gW, gR, g_in = backward_network(network, res, mu, lamV, lamI, sens, input_grads=input_grads)
-    for l in range(n_sim):
-        add_transposed(dW[l], gW[l].T)  # gW, gR: transposed views of C-contiguous arrays
-        if dR[l] is not None:
-            add_transposed(dR[l], gR[l].T)
     if g_in is not None:
         g_input += g_in
-    grads = Params(tuple(dW), tuple(dR))
+    grads = Params(tuple(_total(gW[l] if l < n_sim else None, dW[l], w.shape)
+                         for l, w in enumerate(W)),
+                   tuple(None if r is None else
+                         _total(gR[l] if l < n_sim else None, dR[l], r.shape)
+                         for l, r in enumerate(R)))
     ev = replace(ev, input_time_grads=g_input if input_grads else None,
                  initial_state_grads=tuple(zip(lamV, lamI)),
                  spike_time_sensitivity=tuple(sens))
@@ -357,9 +360,24 @@ def _add_pullback(pullback, lamV, lamI, dW, dR):
         lamV[l] += pV[l]
         lamI[l] += pI[l]
         if pW[l] is not None:  # None: W[l] does not enter (the first layer)
-            dW[l] += pW[l]
-        if dR[l] is not None:
-            dR[l] += pR[l]
+            _add_into(dW, l, pW[l])
+        if pR[l] is not None:
+            _add_into(dR, l, pR[l])
+
+
+def _add_into(acc, l, g):
+    """``acc[l] += g`` where ``acc[l] = None`` stands for zero (allocated at the first add)."""
+    acc[l] = np.array(g, dtype=np.float64) if acc[l] is None else acc[l] + g
+
+
+def _total(reverse, extra, shape):
+    """A layer's gradient: the reverse pass's (ours to change; ``None`` for a readout layer it
+    does not cover) plus ``extra`` from elsewhere (``None``: nothing), zeros if neither."""
+    if reverse is None:
+        return np.zeros(shape) if extra is None else extra
+    if extra is not None:
+        reverse += extra
+    return reverse
 
 
 def _plain_prediction(cfg, res, W, tau, T, label):

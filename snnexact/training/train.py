@@ -75,7 +75,9 @@ def run_chunk(args):
     W, R = list(p.W), list(p.R)
     init = net.initial_state(p, simulated_layers(net, job.loss_cfg.readout))
     transposed = transposed_weights(net, W, R)  # once per chunk, not per sample
-    total_grad = p.map(np.zeros_like) if job.want_grad else None
+    # summed in the gradients' own layout (transposed views: a contiguous add per sample),
+    # returned in C order
+    total_grad = p.map(lambda a: np.zeros(a.shape[::-1]).T) if job.want_grad else None
     total = 0.0
     records = []
     for times, units, label in samples:
@@ -92,6 +94,8 @@ def run_chunk(args):
                   for l, L in enumerate(hidden)]
         records.append(SampleRecord(value, ev.prediction, ev.prediction_no_pseudo, label,
                                     ev.simulation.status, counts))
+    if total_grad is not None:
+        total_grad = total_grad.map(np.ascontiguousarray)
     return total, total_grad, records
 
 
