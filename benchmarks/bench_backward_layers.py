@@ -25,7 +25,7 @@ import workload as wl  # noqa: E402
 
 from snnexact.engine.backward import backward_layer  # noqa: E402
 from snnexact.engine.jit import jit  # noqa: E402
-from snnexact.engine.simulate import replay, run_layer, simulate_layers  # noqa: E402
+from snnexact.engine.simulate import copy_state, replay, run_layer, simulate_layers  # noqa: E402
 
 
 @jit
@@ -34,12 +34,16 @@ def replay_all(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, N):
     E = log_t.shape[0]
     Vb = np.empty((K + 1, N))
     Ib = np.empty((K + 1, N))
+    S = np.empty_like(ckpts[0])
+    out = np.empty_like(S)
+    flags = np.zeros(N, np.bool_)
     for seg in range(E // K + 1):
         a = seg * K
         b = min(a + K, E)
         t_start = 0.0 if a == 0 else log_t[a - 1]
-        replay(p, ckpts[seg].copy(), log_t, log_code, a, b, t_start, in_offsets, in_units, WT,
-               RT, Vb, Ib)
+        copy_state(S, ckpts[seg])
+        replay(p, S, out, flags, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT,
+               Vb, Ib)
 
 
 def median_ms(fn, repeats):

@@ -28,7 +28,7 @@ import numpy as np
 from snnexact.engine.jit import jit
 from snnexact.engine.sums import ordered_sum
 from snnexact.engine.neurons import interface as model
-from snnexact.engine.simulate import replay
+from snnexact.engine.simulate import copy_state, replay
 
 
 @jit
@@ -48,6 +48,8 @@ def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T
         if log_code[e] >= 0:
             sp += 1
     Vb = np.empty((K + 1, N))
+    S = np.empty_like(ckpts[0])  # replay buffers
+    S_out = np.empty_like(S)
     Ib = np.empty((K + 1, N))
     flags = np.zeros(N, np.bool_)
     work = np.empty(N)
@@ -66,7 +68,8 @@ def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T
         if e_hi == a:
             model.state_VI(p, ckpts[seg], Vb[0], Ib[0])
         else:
-            replay(p, ckpts[seg].copy(), log_t, log_code, a, e_hi,
+            copy_state(S, ckpts[seg])
+            replay(p, S, S_out, flags, log_t, log_code, a, e_hi,
                    0.0 if a == 0 else log_t[a - 1], in_offsets, in_units, WT, RT, Vb, Ib)
         for e in range(e_hi, a - 1, -1):
             # ---- interval e: from event e-1 (or 0) to event e (or T)

@@ -29,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from snnexact.engine.jit import jit
+from snnexact.engine.jit import jit, leaf
 from snnexact.engine.events import check_input, merge_ties
 from snnexact.engine.network import Network
 from snnexact.engine.neurons import interface as model
@@ -48,19 +48,17 @@ class SpikeBudgetWarning(RuntimeWarning):
 # ----------------------------------------------------------------------------- event maps
 # Built from the neuron-model interface (neurons/interface.py): each compiles once per model.
 
-@jit
+@leaf
 def flow_all(p, S, out, flags, dt):
-    """Every neuron flowed exactly by ``dt`` (no spike strictly inside); returns the pair
-    ``(new state, scratch)`` (the buffers swap roles)."""
+    """Every neuron of ``S`` flowed exactly by ``dt`` (no spike strictly inside) into ``out``."""
     x, s = model.interval_factors(p, dt)
     if model.sweep(p, S, out, flags, x, s) > 0:
         for n in range(S.shape[1]):
             if flags[n]:
                 model.exact_end(p, S, out, n, x, s)
-    return out, S
 
 
-@jit
+@leaf
 def apply_event(p, S, code, in_offsets, in_units, WT, RT):
     """The jump of event ``code``: a spike of neuron ``code >= 0`` (reset, recurrent weights) or
     input event ``-1 - code`` (the summed weight columns of its units)."""
@@ -74,18 +72,18 @@ def apply_event(p, S, code, in_offsets, in_units, WT, RT):
             model.add_current(p, S, WT[in_units[j]])
 
 
-@jit
-def replay(p, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, Vb, Ib):
+@leaf
+def replay(p, S, out, flags, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, Vb,
+           Ib):
     """Recompute the states after events ``a..b-1`` from ``S`` (the state after ``a`` events,
-    at ``t_start``) with the forward's own operations, so they equal the forward's bit for bit;
-    ``Vb[j], Ib[j]`` = the state after ``a + j`` events (``j = 0``: ``S`` itself)."""
-    N = S.shape[1]
-    out = np.empty_like(S)
-    flags = np.zeros(N, np.bool_)
+    at ``t_start``; overwritten, like the scratch ``out`` and ``flags``) with the forward's own
+    operations, so they equal the forward's bit for bit; ``Vb[j], Ib[j]`` = the state after
+    ``a + j`` events (``j = 0``: ``S`` itself)."""
     model.state_VI(p, S, Vb[0], Ib[0])
     t_cur = t_start
     for e in range(a, b):
-        S, out = flow_all(p, S, out, flags, log_t[e] - t_cur)
+        flow_all(p, S, out, flags, log_t[e] - t_cur)
+        S, out = out, S
         apply_event(p, S, log_code[e], in_offsets, in_units, WT, RT)
         t_cur = log_t[e]
         model.state_VI(p, S, Vb[e - a + 1], Ib[e - a + 1])
@@ -93,8 +91,8 @@ def replay(p, S, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, V
 
 # ----------------------------------------------------------------------------- event loop
 
-@jit
-def _copy_state(dst, src):
+@leaf
+def copy_state(dst, src):
     """``dst[:] = src`` as loops (a slice assignment would compile Numba's shape-error
     formatting: seconds of cold start)."""
     for r in range(src.shape[0]):
@@ -134,7 +132,7 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
     if K == 0:
         K = default_checkpoint_every(S.shape[0], N, max_log, state_bytes)
     ckpt = np.empty((max_log // K + 1, S.shape[0], N))
-    _copy_state(ckpt[0], S)
+    copy_state(ckpt[0], S)
     n_log = 0
     n_spk = 0
     status = 0
@@ -163,7 +161,8 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
                 status = 1
                 t_stop = t_best
                 break
-            S, out = flow_all(p, S, out, flags, t_best - t_cur)
+            flow_all(p, S, out, flags, t_best - t_cur)
+            S, out = out, S
             spike_t[n_spk] = t_best
             spike_n[n_spk] = who
             n_spk += 1
@@ -181,7 +180,7 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
         log_code[n_log] = code
         n_log += 1
         if n_log % K == 0:
-            _copy_state(ckpt[n_log // K], S)
+            copy_state(ckpt[n_log // K], S)
     V = np.empty(N)
     I = np.empty(N)
     model.state_VI(p, S, V, I)

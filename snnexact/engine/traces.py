@@ -14,8 +14,10 @@ def layer_states(network, result, layer):
     E = log.times.size
     n = network.sizes[layer + 1]
     Vb, Ib = np.empty((E + 1, n)), np.empty((E + 1, n))
-    replay(network.neuron.kernel, log.checkpoints[0].copy(), log.times, log.codes, 0, E, 0.0,
-           log.input_offsets, log.input_units, log.weights_t, log.recurrent_t, Vb, Ib)
+    S = log.checkpoints[0].copy()
+    replay(network.neuron.kernel, S, np.empty_like(S), np.zeros(n, np.bool_), log.times,
+           log.codes, 0, E, 0.0, log.input_offsets, log.input_units, log.weights_t,
+           log.recurrent_t, Vb, Ib)
     return np.concatenate([[0.0], log.times]), Vb, Ib
 
 

@@ -14,12 +14,16 @@ Layer state: a model keeps its neurons in a ``(rows, n)`` array ``S`` of its own
 ``init_state`` builds it from voltages and currents and ``state_VI`` reads them back.
 Intervals between events share factors across neurons (``interval_factors``), so one sweep
 over a layer costs a few multiply-adds per neuron (docs/theory.md section 8).
+
+Every verb but ``init_state`` must not allocate and must return scalars (or nothing): they are
+compiled as leaf kernels, without reference counting (``jit.LEAF_OPTIONS``); the scratch arrays
+they need are passed in.
 """
 import functools
 
 from numba.extending import overload
 
-from snnexact.engine.jit import OPTIONS
+from snnexact.engine.jit import LEAF_OPTIONS, OPTIONS
 
 _IMPLEMENTATIONS = {}
 _MODULES = {}
@@ -62,7 +66,9 @@ def _verb(stub):
         impl = _IMPLEMENTATIONS.get((getattr(p, "instance_class", None), name))
         return None if impl is None else impl.py_func
 
-    overload(dispatch, jit_options=OPTIONS, strict=False)(typer)
+    # every verb but init_state is a leaf kernel: no allocation, no array returned (jit.py)
+    options = OPTIONS if name == "init_state" else LEAF_OPTIONS
+    overload(dispatch, jit_options=options, strict=False)(typer)
     return dispatch
 
 

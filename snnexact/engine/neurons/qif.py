@@ -38,7 +38,7 @@ import math
 import numpy as np
 
 from snnexact.checks import positive_real
-from snnexact.engine.jit import jit
+from snnexact.engine.jit import jit, leaf
 from snnexact.engine.neurons.model import NeuronModel
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
 
@@ -239,7 +239,7 @@ def sweep(p, S, out, flags, x, s):
     return _sweep_level(S, out, flags, x, s, level)
 
 
-@jit
+@leaf
 def _sweep_level(S, out, flags, x, s, level):
     s2 = s * s
     zlim = Z_LONG if level == 2 else Z_SERIES_MAX
