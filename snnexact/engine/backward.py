@@ -25,13 +25,12 @@ the QIF vector field is infinite).
 """
 import numpy as np
 
-from snnexact.engine.jit import jit
+from snnexact.engine.jit import leaf
 from snnexact.engine.sums import ordered_sum
 from snnexact.engine.neurons import interface as model
 from snnexact.engine.simulate import copy_state, replay
 
 
-@jit
 def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
                    dWT, dRT, g_in, sensitivity, want_g_in):
     """Reverse pass over one layer. ``mu[i]``: dL/d(time of this layer's spike i) from outside;
@@ -39,7 +38,21 @@ def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T
     ``dWT`` (n_in, N), ``dRT`` (N, N, row m = presynaptic m) and, if ``want_g_in``, ``g_in``
     (per input spike; its cost is input spikes x N, skipped for the first layer in training).
     ``sensitivity[0]`` is raised to the largest ``|d t_spike / d V|`` over the layer's spikes:
-    for LIF it grows like ``1/sqrt(D)`` at a grazing crossing (reported, never clamped)."""
+    for LIF it grows like ``1/sqrt(D)`` at a grazing crossing (reported, never clamped).
+    The buffers are allocated here, in Python, so that ``reverse_loop`` is a leaf kernel."""
+    N = lamV.shape[0]
+    S = np.empty(ckpts.shape[1:])
+    reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
+                 dWT, dRT, g_in, sensitivity, bool(want_g_in), np.empty((K + 1, N)),
+                 np.empty((K + 1, N)), S, np.empty_like(S), np.zeros(N, np.bool_), np.empty(N),
+                 np.zeros(N))
+
+
+@leaf
+def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
+                 dWT, dRT, g_in, sensitivity, want_g_in, Vb, Ib, S, S_out, flags, work, pend):
+    """``backward_layer`` on its buffers: ``Vb, Ib`` (K + 1, N) the states of a segment,
+    ``S, S_out`` the replay's, ``flags, work`` scratch, ``pend`` zeros."""
     N = lamV.shape[0]
     E = log_t.shape[0]
     recurrent = RT.shape[0] > 0
@@ -47,16 +60,9 @@ def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T
     for e in range(E):
         if log_code[e] >= 0:
             sp += 1
-    Vb = np.empty((K + 1, N))
-    S = np.empty_like(ckpts[0])  # replay buffers
-    S_out = np.empty_like(S)
-    Ib = np.empty((K + 1, N))
-    flags = np.zeros(N, np.bool_)
-    work = np.empty(N)
     G = 0.0  # dL/d(time of the event that ends the current interval), from later dependence
     # QIF spikes tied with the spike before them (a zero-length interval): dL/d(their time),
-    # applied at the first interval of nonzero length (see below)
-    pend = np.zeros(N)
+    # applied at the first interval of nonzero length (see below), in pend
     n_pend = 0
     last_seg = E // K
     for seg in range(last_seg, -1, -1):

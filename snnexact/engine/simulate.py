@@ -29,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from snnexact.engine.jit import jit, leaf
+from snnexact.engine.jit import leaf
 from snnexact.engine.events import check_input, merge_ties
 from snnexact.engine.network import Network
 from snnexact.engine.neurons import interface as model
@@ -100,7 +100,6 @@ def copy_state(dst, src):
             dst[r, n] = src[r, n]
 
 
-@jit
 def default_checkpoint_every(rows, n, max_events, state_bytes):
     """``1`` (keep every state: no replay in the backward pass) if ``max_events + 1`` states of
     ``rows x n`` floats take at most ``state_bytes``, else ``max(n, 16)``: one state per ``n``
@@ -110,28 +109,42 @@ def default_checkpoint_every(rows, n, max_events, state_bytes):
     return max(n, 16)
 
 
-@jit
 def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, checkpoint_every,
               state_bytes):
     """Simulate one layer over ``[0, T]`` from the voltages ``V0`` and currents ``I0``; see the
     module docstring. ``checkpoint_every = 0`` picks the spacing by ``default_checkpoint_every``
     with ``state_bytes``. Returns spikes, the final ``V`` and ``I``, the event log, the spacing
-    used, input events processed, status and stop time. (The state is built and read here, not
-    by the caller: each verb called from Python would be compiled once more, for Python.)"""
-    S = model.init_state(p, V0, I0)
+    used, input events processed, status and stop time. The buffers are allocated here, in
+    Python, so that the compiled ``event_loop`` is a leaf kernel (jit.py)."""
+    N = V0.shape[0]
+    rows = model.state_rows(p)
+    max_log = ev_times.shape[0] + budget
+    K = checkpoint_every or default_checkpoint_every(rows, N, max_log, state_bytes)
+    S = np.empty((rows, N))
+    spike_t, spike_n = np.empty(budget), np.empty(budget, np.int64)
+    log_t, log_code = np.empty(max_log), np.empty(max_log, np.int64)
+    ckpt = np.empty((max_log // K + 1, rows, N))
+    V, I = np.empty(N), np.empty(N)
+    n_log, n_spk, k, status, t_stop = event_loop(
+        p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, np.empty_like(S),
+        np.zeros(N, np.bool_), spike_t, spike_n, log_t, log_code, ckpt, K, V, I)
+    # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
+    # per K events of the unused spike budget)
+    return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), V, I, log_t[:n_log].copy(),
+            log_code[:n_log].copy(), ckpt[:n_log // K + 1], K, k, status, t_stop)
+
+
+@leaf
+def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, flags, spike_t,
+               spike_n, log_t, log_code, ckpt, K, V, I):
+    """The event loop of ``run_layer`` on its buffers (``S, out, flags``: scratch): writes the
+    spikes (at most ``spike_t.size``, the budget), the log and a checkpoint every ``K`` events,
+    and the final ``V, I``; returns ``(events logged, spikes, input events processed, status,
+    stop time)``, status 1 if the budget ran out (at the stop time)."""
+    model.init_state(p, V0, I0, S)
     N = S.shape[1]
     E = ev_times.shape[0]
-    out = np.empty_like(S)
-    flags = np.zeros(N, np.bool_)
-    spike_t = np.empty(budget)
-    spike_n = np.empty(budget, np.int64)
-    max_log = E + budget
-    log_t = np.empty(max_log)
-    log_code = np.empty(max_log, np.int64)
-    K = checkpoint_every
-    if K == 0:
-        K = default_checkpoint_every(S.shape[0], N, max_log, state_bytes)
-    ckpt = np.empty((max_log // K + 1, S.shape[0], N))
+    budget = spike_t.shape[0]
     copy_state(ckpt[0], S)
     n_log = 0
     n_spk = 0
@@ -181,13 +194,8 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
         n_log += 1
         if n_log % K == 0:
             copy_state(ckpt[n_log // K], S)
-    V = np.empty(N)
-    I = np.empty(N)
     model.state_VI(p, S, V, I)
-    # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
-    # per K events of the unused spike budget)
-    return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), V, I, log_t[:n_log].copy(),
-            log_code[:n_log].copy(), ckpt[:n_log // K + 1], K, k, status, t_stop)
+    return n_log, n_spk, k, status, t_stop
 
 
 # ----------------------------------------------------------------------------- results

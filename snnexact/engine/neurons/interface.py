@@ -10,20 +10,20 @@ once per model with no run-time switch; from Python the same call looks the impl
 in the registry. A new model therefore touches only its own files (and its ``reference/``
 twin).
 
-Layer state: a model keeps its neurons in a ``(rows, n)`` array ``S`` of its own layout;
-``init_state`` builds it from voltages and currents and ``state_VI`` reads them back.
+Layer state: a model keeps its neurons in a ``(STATE_ROWS, n)`` array ``S`` of its own layout
+(``STATE_ROWS``: a constant of the model's module, ``state_rows(p)``); ``init_state`` writes
+voltages and currents into it and ``state_VI`` reads them back.
 Intervals between events share factors across neurons (``interval_factors``), so one sweep
 over a layer costs a few multiply-adds per neuron (docs/theory.md section 8).
 
-Every verb but ``init_state`` must not allocate and must return scalars (or nothing): they are
-compiled as leaf kernels, without reference counting (``jit.LEAF_OPTIONS``); the scratch arrays
-they need are passed in.
+No verb may allocate or return an array (only scalars, or nothing): verbs are compiled as leaf
+kernels, without reference counting (``jit.LEAF_OPTIONS``); the arrays they fill are passed in.
 """
 import functools
 
 from numba.extending import overload
 
-from snnexact.engine.jit import LEAF_OPTIONS, OPTIONS
+from snnexact.engine.jit import LEAF_OPTIONS
 
 _IMPLEMENTATIONS = {}
 _MODULES = {}
@@ -32,13 +32,19 @@ _MODULES = {}
 def register(kernel_type, *modules):
     """Register the verbs of ``modules`` (searched in order) for kernel parameters of type
     ``kernel_type``; every verb of this interface must be found."""
-    missing = [v for v in VERBS if not any(hasattr(m, v) for m in modules)]
+    missing = [v for v in VERBS + ["STATE_ROWS"] if not any(hasattr(m, v) for m in modules)]
     if missing:
         raise TypeError(f"model {kernel_type.__name__} lacks the verbs {missing}")
     for verb in VERBS:
         _IMPLEMENTATIONS[kernel_type, verb] = next(getattr(m, verb) for m in modules
                                                    if hasattr(m, verb))
     _MODULES[kernel_type] = modules
+
+
+def state_rows(p):
+    """Rows of the layer state ``S`` of the model with kernel parameters ``p``."""
+    _implementation(type(p), "init_state")  # a clear error for an unregistered type
+    return next(m.STATE_ROWS for m in _MODULES[type(p)] if hasattr(m, "STATE_ROWS"))
 
 
 def _implementation(kernel_type, verb):
@@ -66,9 +72,7 @@ def _verb(stub):
         impl = _IMPLEMENTATIONS.get((getattr(p, "instance_class", None), name))
         return None if impl is None else impl.py_func
 
-    # every verb but init_state is a leaf kernel: no allocation, no array returned (jit.py)
-    options = OPTIONS if name == "init_state" else LEAF_OPTIONS
-    overload(dispatch, jit_options=options, strict=False)(typer)
+    overload(dispatch, jit_options=LEAF_OPTIONS, strict=False)(typer)  # a leaf kernel (jit.py)
     return dispatch
 
 
@@ -107,8 +111,8 @@ def spike_time_grad(p, V0, I0):
 # ----------------------------------------------------------------------------- layer verbs
 
 @_verb
-def init_state(p, V0, I0):
-    """A new layer state ``S`` with voltages ``V0`` and currents ``I0`` (1-D arrays)."""
+def init_state(p, V0, I0, S):
+    """Write the layer state with voltages ``V0`` and currents ``I0`` (1-D arrays) into ``S``."""
 
 
 @_verb

@@ -17,7 +17,7 @@ A crossing needs ``I0 > 0``, ``I0 > V0`` (V rising now) and
 (``next_spike_time``). At ``D = 0`` the voltage only grazes threshold: the spike (dis)appears at a
 finite time inside the trial, the discontinuity of LIF loss landscapes.
 
-Layer verbs keep ``(V, I)`` per neuron in rows 0 and 1 of a ``(3, n)`` (``vi_layout.py``)
+Layer verbs keep ``(V, I)`` per neuron in the rows of a ``(2, n)`` array (``vi_layout.py``)
 state array and share ``x`` across neurons, so a sweep over a layer costs a few multiply-adds per
 neuron (docs/theory.md section 8).
 """
@@ -32,8 +32,8 @@ from snnexact.engine.jit import jit
 from snnexact.engine.neurons.lif_general import LIFGeneralKernel, psp_kernel, psp_peak_time
 from snnexact.engine.neurons.model import NeuronModel
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
-from snnexact.engine.neurons.vi_layout import (add_current, exact_end, init_state,  # noqa: F401
-                                               spike_dt, state_VI)
+from snnexact.engine.neurons.vi_layout import (STATE_ROWS, add_current, exact_end,  # noqa: F401
+                                               init_state, spike_dt, state_VI)
 
 LIFKernel = namedtuple("LIFKernel", "tau theta")
 LIFKernel.__doc__ = "Kernel parameters of the LIF verbs: ``tau = tau_m``, threshold ``theta``."

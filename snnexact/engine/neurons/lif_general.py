@@ -61,8 +61,8 @@ import numpy as np
 
 from snnexact.engine.jit import jit
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (the same jump verb)
-from snnexact.engine.neurons.vi_layout import (add_current, exact_end, init_state,  # noqa: F401
-                                               spike_dt, state_VI)
+from snnexact.engine.neurons.vi_layout import (STATE_ROWS, add_current, exact_end,  # noqa: F401
+                                               init_state, spike_dt, state_VI)
 
 _MAX_ITER = 200  # Newton/bisection steps; bisection alone needs < 1100 to exhaust a double
 

@@ -141,10 +141,12 @@ def reset(p, V):
 
 # ----------------------------------------------------------------------------- layer kernels
 
+STATE_ROWS = 3
+
+
 @jit
-def init_state(p, V0, I0):
+def init_state(p, V0, I0, S):
     n = V0.shape[0]
-    S = np.zeros((3, n))
     for i in range(n):
         if V0[i] == -math.inf:
             S[0, i] = 0.0
@@ -153,7 +155,6 @@ def init_state(p, V0, I0):
             S[0, i] = 1.0
             S[1, i] = -V0[i]
         S[2, i] = I0[i]
-    return S
 
 
 @jit

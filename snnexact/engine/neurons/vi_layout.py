@@ -1,22 +1,20 @@
 """Layer verbs shared by the models whose layer state is simply ``V`` and ``I`` (rows 0 and 1
-of a ``(3, n)`` array; row 2 unused) and whose sweep is exact for every neuron: both LIF
-variants (``lif.py``, ``lif_general.py``).
+of a ``(2, n)`` array) and whose sweep is exact for every neuron: both LIF variants (``lif.py``,
+``lif_general.py``).
 
 Copies are element loops rather than slice assignments: a slice assignment compiles Numba's
 shape-mismatch error formatting, seconds of the cold start for nothing (shapes always match)."""
-import numpy as np
-
 from snnexact.engine.jit import jit
 from snnexact.engine.neurons import interface
 
+STATE_ROWS = 2
+
 
 @jit
-def init_state(p, V0, I0):
-    S = np.zeros((3, V0.shape[0]))
+def init_state(p, V0, I0, S):
     for n in range(V0.shape[0]):
         S[0, n] = V0[n]
         S[1, n] = I0[n]
-    return S
 
 
 @jit
