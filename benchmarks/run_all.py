@@ -12,8 +12,9 @@ Measures and prints, for each model:
    (LIF x2, QIF x12; see ``workload.py``);
 2. the tracemalloc peak of one ``value_and_grad`` call on that sample;
 3. the training pass of one epoch of a 700-128(recurrent)-10 network on FSDD-SHD's training
-   split (``--data-dir``) with ``snnexact.training.train.train``, for n_jobs = 1 and 2, the
-   parallel efficiency t1 / (2 t2), and whether the parameters after the epoch are bitwise equal;
+   split (``--data-dir``) with ``snnexact.training.train.train``, for n_jobs = 1 and 2 (loky
+   processes, the default backend, and threads), the parallel efficiency t1 / (2 t2) of each,
+   and whether the parameters after the epoch are bitwise equal for all three;
 4. cold start: the first ``value_and_grad`` of each model (LIF, then QIF) in a fresh
    subprocess with an empty ``NUMBA_CACHE_DIR``, and the import plus first calls of a second
    subprocess with that cache filled.
@@ -95,8 +96,11 @@ def epoch_figures(model, splits, data_dir):
     for n_jobs in EPOCH_N_JOBS:
         seconds, finals[n_jobs] = wl.time_epoch(model, n_jobs, splits, data_dir)
         out[f"n_jobs_{n_jobs}_s"] = seconds
+    seconds, finals["threads"] = wl.time_epoch(model, 2, splits, data_dir, backend="threads")
+    out["n_jobs_2_threads_s"] = seconds
     t1, t2 = out["n_jobs_1_s"], out["n_jobs_2_s"]
     out["efficiency"] = t1 / (2 * t2)
+    out["efficiency_threads"] = t1 / (2 * seconds)
     out["ms_per_sample_n_jobs_1"] = 1e3 * t1 / len(splits[0])
     out["bitwise_identical"] = len(set(finals.values())) == 1
     return out
@@ -177,8 +181,9 @@ def main(argv=None):
     for model in wl.MODELS:
         e = out["epoch"][model] = epoch_figures(model, splits, data_dir)
         print(f"{model}: epoch n_jobs=1 {e['n_jobs_1_s']:.2f} s, n_jobs=2 {e['n_jobs_2_s']:.2f} s, "
-              f"efficiency {e['efficiency']:.1%}, bitwise identical: {e['bitwise_identical']}",
-              flush=True)
+              f"efficiency {e['efficiency']:.1%}; threads, n_jobs=2 {e['n_jobs_2_threads_s']:.2f}"
+              f" s, efficiency {e['efficiency_threads']:.1%}; bitwise identical: "
+              f"{e['bitwise_identical']}", flush=True)
     if not args.skip_cold_start:
         c = out["cold_start"] = cold_start(data_file, args.sample)
         for key in ("empty_cache", "filled_cache"):

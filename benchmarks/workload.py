@@ -198,13 +198,15 @@ def _empty_split(name):
     return Split(name, [], [], np.zeros(0, np.int64), N_IN, N_CLASSES)
 
 
-def time_epoch(model, n_jobs, splits, data_dir=None):
+def time_epoch(model, n_jobs, splits, data_dir=None, backend="loky"):
     """``(training-pass seconds, parameter bytes)`` of one epoch of the epoch workload on
-    ``splits`` with ``n_jobs`` workers (kernel compilation and worker start-up excluded: ``train``
-    warms up before its clock starts; validation and test are empty, so nothing else is run)."""
+    ``splits`` with ``n_jobs`` workers of ``backend`` (kernel compilation and worker start-up
+    excluded: ``train`` warms up before its clock starts; validation and test are empty, so
+    nothing else is run)."""
+    import dataclasses
     import tempfile
     from snnexact.training.train import train
-    cfg = epoch_config(model, data_dir, n_jobs=n_jobs)
+    cfg = dataclasses.replace(epoch_config(model, data_dir, n_jobs=n_jobs), backend=backend)
     with tempfile.TemporaryDirectory(prefix="snnexact_bench_epoch_") as tmp:
         _, params, hist = train(cfg, tmp, progress=False, splits=splits)
     return hist[0]["train_seconds"], b"".join(a.tobytes() for a in params.named().values())

@@ -9,7 +9,8 @@ RUN_ALL = Path(__file__).resolve().parents[1] / "benchmarks" / "run_all.py"
 SAMPLE_KEYS = {"forward_median_ms", "forward_min_ms", "value_and_grad_median_ms",
                "value_and_grad_min_ms", "value_and_grad_peak_mb", "events", "hidden_spikes",
                "output_spikes", "status"}
-EPOCH_KEYS = {"n_jobs_1_s", "n_jobs_2_s", "efficiency", "ms_per_sample_n_jobs_1",
+EPOCH_KEYS = {"n_jobs_1_s", "n_jobs_2_s", "efficiency", "n_jobs_2_threads_s", "efficiency_threads",
+              "ms_per_sample_n_jobs_1",
               "bitwise_identical"}
 MACHINE_KEYS = {"cpu", "n_cpus", "platform", "python", "numpy", "numba", "git_commit",
                 "snnexact_package"}
