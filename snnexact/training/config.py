@@ -82,6 +82,8 @@ class TrainConfig:
     # execution
     seed: int = 0
     n_jobs: int = 1
+    # "threads" is faster on a few cores (nothing pickled or sent; the kernels release the GIL),
+    # "loky" processes scale further (docs/performance.md, issue 13 session 6)
     backend: str = "loky"
     scheduler: str = None
     chunk_size: int = 16
