@@ -21,7 +21,9 @@ hold-out) and reports:
 * the CPU time the trainer process itself used during the n_jobs = 2 run (its threads
   included: OpenBLAS's spinning idle threads once took a third of a core here);
 * the cost of one dispatch (2 tasks of 1.7 MB, trivial work) through ``joblib.Parallel`` and
-  through the trainer's executor (``snnexact.training.parallel.executor``).
+  through the trainer's executor (``snnexact.training.parallel.executor``);
+* the share of a serial training pass spent outside the compiled kernels that release the GIL
+  (parent work included): the part that the threads backend runs one thread at a time.
 """
 import argparse
 import cProfile
@@ -105,6 +107,56 @@ def profile_epoch(model, n_jobs, splits, data_dir):
     return out
 
 
+# the compiled kernels a training step calls from Python; all release the GIL (jit.py: nogil)
+NOGIL_KERNELS = {"snnexact.engine.simulate": ("event_loop",),
+                 "snnexact.engine.backward": ("reverse_loop",),
+                 "snnexact.engine.losses": ("_max_forward", "_max_vjp", "_integral_kernel")}
+
+
+def gil_share(model, splits, data_dir):
+    """The share of a serial training pass (n_jobs = 1, no profiler) spent outside the kernels
+    that release the GIL: what threads cannot run in parallel. The kernels are timed through
+    wrappers around their module attributes (Python call sites look them up there)."""
+    import importlib
+    inside = [0.0]
+    patched = []
+
+    def timed(fn):
+        def call(*args):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                inside[0] += time.perf_counter() - t0
+        return call
+
+    for module_name, names in NOGIL_KERNELS.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            patched.append((module, name, getattr(module, name)))
+            setattr(module, name, timed(getattr(module, name)))
+    try:
+        import snnexact.training.train as tr
+        inner, first = tr.run_chunk, [True]
+
+        def reset_after_warm_up(args):  # train's warm-up chunk runs before its clock starts
+            out = inner(args)
+            if first[0]:
+                first[0] = False
+                inside[0] = 0.0
+            return out
+        tr.run_chunk = reset_after_warm_up
+        try:
+            seconds, _ = wl.time_epoch(model, 1, splits, data_dir)
+        finally:
+            tr.run_chunk = inner
+    finally:
+        for module, name, fn in patched:
+            setattr(module, name, fn)
+    return {"train_pass_s": seconds, "in_nogil_kernels_s": inside[0],
+            "gil_held_share": 1.0 - inside[0] / seconds}
+
+
 def transfer_costs(model, splits):
     """Pickled bytes and pickle + unpickle seconds of one batch's tasks and results."""
     import numpy as np
@@ -177,6 +229,7 @@ def main(argv=None):
         r = out["models"][model] = {n: profile_epoch(model, n, splits, args.data_dir)
                                     for n in (1, 2)}
         r["transfer"] = tr = transfer_costs(model, splits)
+        r["gil"] = g = gil_share(model, splits, args.data_dir)
         tr["per_epoch_s"] = n_batches * tr["tasks_per_batch"] * (
             tr["task_roundtrip_s"] + tr["result_roundtrip_s"])
         one, two = r[1], r[2]
@@ -195,6 +248,8 @@ def main(argv=None):
               f"{tr['weights_bytes'] / 1e6:.2f} MB), {tr['result_bytes'] / 1e6:.2f} MB back; "
               f"pickle+unpickle {1e3 * (tr['task_roundtrip_s'] + tr['result_roundtrip_s']):.1f} ms "
               f"per task, {tr['per_epoch_s']:.2f} s per epoch")
+        print(f"  serial training pass {g['train_pass_s']:.2f} s, of which outside the kernels that "
+              f"release the GIL {g['gil_held_share']:.1%} (what threads run one at a time)")
     out["dispatch"] = d = dispatch_costs()
     print(f"\none call with 2 tasks of 1.7 MB: joblib.Parallel "
           f"{d['joblib_parallel_s'] * 1e3:.1f} ms, the trainer's executor "
