@@ -64,8 +64,8 @@ def check_T(T):
 
 def merge_ties(times):
     """Unique time stamps of a sorted array and CSR offsets: spikes ``offsets[k]:offsets[k+1]``
-    share ``event_times[k]``. (NumPy, not a compiled kernel: as fast at these sizes, and one
-    compilation less in every fresh process.)"""
+    share ``event_times[k]``. (NumPy, not a compiled kernel: about 5 us slower per call on an
+    SHD-size sample, and one compilation, about 0.3 s, less in every fresh process.)"""
     n = times.shape[0]
     first = np.empty(n, np.bool_)  # spike i starts an event
     first[:1] = True
