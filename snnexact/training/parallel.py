@@ -13,6 +13,11 @@ idle threads spinning for a while after each call (a gradient norm is one), and 
 threads took about a third of a core from the workers (docs/performance.md, issue 13, "The
 trainer's BLAS threads"). Workers get one thread per library through their environment.
 
+With processes or threads the calling process does a share of the work itself: ``n_jobs - 1``
+workers get the items ``i`` with ``i % n_jobs != 0``, and the caller runs the others while they
+work. A training batch of two chunks thus sends one chunk to one worker instead of two chunks to
+two, and the caller, which would only wait, computes (docs/performance.md, issue 13 session 7).
+
 Loky worker processes outlive a parent that is killed (``kill -9`` leaves no chance to shut
 them down), so each worker watches the process that submitted its work and exits when that
 process is gone (``_watch_parent``)."""
@@ -96,24 +101,29 @@ def _executor(backend, n_jobs, scheduler):
         yield lambda fn, items: [fn(x) for x in items]
         return
     if backend == "threads":
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            yield lambda fn, items: _in_order([pool.submit(fn, x) for x in items])
+        with ThreadPoolExecutor(max_workers=n_jobs - 1) as pool:
+            yield lambda fn, items: _shared(pool.submit, fn, items, n_jobs)
         return
     pid = os.getpid()
     # a pool of its own (not loky's process-wide reusable one, which joblib.Parallel manages)
-    pool = ProcessPoolExecutor(max_workers=n_jobs,
+    pool = ProcessPoolExecutor(max_workers=n_jobs - 1,
                                env={name: "1" for name in THREAD_LIMIT_VARIABLES})
     try:
-        yield lambda fn, items: _in_order([pool.submit(_call, fn, x, pid) for x in items])
+        yield lambda fn, items: _shared(lambda f, x: pool.submit(_call, f, x, pid), fn, items,
+                                        n_jobs)
     finally:
         pool.shutdown(wait=True)
 
 
-def _in_order(futures):
-    """The results of ``futures`` in their order; if one raises, the tasks not yet started are
+def _shared(submit, fn, items, n_jobs):
+    """``[fn(x) for x in items]``, the items ``i % n_jobs != 0`` submitted to ``n_jobs - 1``
+    workers, the others computed here meanwhile; if one raises, the tasks not yet started are
     cancelled and the error propagates."""
+    items = list(items)
+    futures = {i: submit(fn, x) for i, x in enumerate(items) if i % n_jobs}
     try:
-        return [f.result() for f in futures]
+        local = {i: fn(items[i]) for i in range(0, len(items), n_jobs)}
+        return [local[i] if i in local else futures[i].result() for i in range(len(items))]
     finally:
-        for f in futures:
+        for f in futures.values():
             f.cancel()
