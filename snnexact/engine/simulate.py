@@ -127,17 +127,57 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
     V, I = np.empty(N), np.empty(N)
     n_log, n_spk, k, status, t_stop = event_loop(
         p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, np.empty_like(S),
-        np.zeros(N, np.bool_), spike_t, spike_n, log_t, log_code, ckpt, K, V, I)
+        np.zeros(N, np.bool_), np.empty(N), np.empty(N, np.int64), spike_t, spike_n, log_t, log_code, ckpt, K, V, I)
     # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
     # per K events of the unused spike budget)
     return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), V, I, log_t[:n_log].copy(),
             log_code[:n_log].copy(), ckpt[:n_log // K + 1], K, k, status, t_stop)
 
 
+# Keys whose time gap to the earliest is below this fraction of the interval end may still
+# round to the same spike time; their times are computed (``_earliest_spike``).
+TIE_WINDOW = 2.0 ** -44
+
+
 @leaf
-def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, flags, spike_t,
-               spike_n, log_t, log_code, ckpt, K, V, I):
-    """The event loop of ``run_layer`` on its buffers (``S, out, flags``: scratch): writes the
+def _earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
+    """``(time, neuron)`` of the earliest spike among the flagged neurons inside the interval
+    ending at ``t_end`` (at ``t_end`` itself only if it is not ``T``), ties to the lowest index;
+    ``(inf, -1)`` if none. Each flagged neuron costs its ``spike_key``; only those whose key
+    lies within ``key_gap_dt <= TIE_WINDOW t_end`` of the smallest also cost ``key_dt`` (a
+    logarithm). The others spike later by more than the rounding of any time up to ``t_end``
+    (a few ulps), so the result is the one of computing every time. Writes the flagged
+    neurons, in index order, into ``which`` and their keys into ``keys`` (scratch)."""
+    k_best = math.inf
+    m = 0
+    for n in range(S.shape[1]):
+        if flags[n]:
+            k = model.spike_key(p, S, n)
+            which[m] = n
+            keys[m] = k
+            m += 1
+            k_best = min(k_best, k)
+    t_best = math.inf
+    who = -1
+    if k_best == math.inf:
+        return t_best, who
+    window = TIE_WINDOW * t_end
+    for i in range(m):
+        if model.key_gap_dt(p, k_best, keys[i]) <= window:
+            n = which[i]
+            ts = t_cur + model.key_dt(p, keys[i])
+            inside = ts < t_end or (ts == t_end and not last)
+            if inside and ts < t_best:
+                t_best = ts
+                who = n
+    return t_best, who
+
+
+@leaf
+def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, flags, keys,
+               which, spike_t, spike_n, log_t, log_code, ckpt, K, V, I):
+    """The event loop of ``run_layer`` on its buffers (``S, out, flags, keys, which``: scratch):
+    writes the
     spikes (at most ``spike_t.size``, the budget), the log and a checkpoint every ``K`` events,
     and the final ``V, I``; returns ``(events logged, spikes, input events processed, status,
     stop time)``, status 1 if the budget ran out (at the stop time)."""
@@ -160,15 +200,10 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
         t_best = math.inf
         who = -1
         if n_flag > 0:
-            for n in range(N):
-                if flags[n]:
-                    ts = t_cur + model.spike_dt(p, S, n)
-                    inside = ts < t_end or (ts == t_end and not last)
-                    if inside and ts < t_best:
-                        t_best = ts
-                        who = n
-                    elif not inside:
-                        model.exact_end(p, S, out, n, x, s)
+            t_best, who = _earliest_spike(p, S, flags, keys, which, t_cur, t_end, last)
+            if who < 0:
+                for i in range(n_flag):
+                    model.exact_end(p, S, out, which[i], x, s)
         if who >= 0:
             if n_spk == budget:
                 status = 1

@@ -138,8 +138,21 @@ def exact_end(p, S, out, n, x, s):
 
 
 @_verb
-def spike_dt(p, S, n):
-    """Exact time from the interval start to the next spike of neuron ``n`` (``inf``: none)."""
+def spike_key(p, S, n):
+    """A key of neuron ``n``'s next spike from the interval start (``inf``: none), cheaper
+    than its time: ``key_dt`` gives the exact time, increasing in the key."""
+
+
+@_verb
+def key_dt(p, k):
+    """The exact time from the interval start of the spike with key ``k`` (``inf`` for inf)."""
+
+
+@_verb
+def key_gap_dt(p, k_lo, k_hi):
+    """A lower bound of ``key_dt(k_hi) - key_dt(k_lo)`` for ``k_lo <= k_hi``, without
+    transcendental functions: the event loop computes the exact time only of the neurons
+    whose key is within rounding of the earliest."""
 
 
 @_verb

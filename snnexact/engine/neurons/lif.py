@@ -33,7 +33,7 @@ from snnexact.engine.neurons.lif_general import LIFGeneralKernel, psp_kernel, ps
 from snnexact.engine.neurons.model import NeuronModel
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
 from snnexact.engine.neurons.vi_layout import (STATE_ROWS, add_current, exact_end,  # noqa: F401
-                                               init_state, spike_dt, state_VI)
+                                               init_state, state_VI)
 
 LIFKernel = namedtuple("LIFKernel", "tau theta")
 LIFKernel.__doc__ = "Kernel parameters of the LIF verbs: ``tau = tau_m``, threshold ``theta``."
@@ -184,6 +184,27 @@ def sweep(p, S, out, flags, x, s):
         flags[n] = f
         n_flag += f
     return n_flag
+
+
+@jit
+def spike_key(p, S, n):
+    """``s* = 1 - x+`` of neuron ``n``'s next crossing (0 at or above threshold, ``inf``: none);
+    ``key_dt`` turns it into ``next_spike_time``'s value."""
+    V0 = S[0, n]
+    return 0.0 if V0 >= p.theta else _spike_s(V0, S[1, n], p.theta)
+
+
+@jit
+def key_dt(p, k):
+    """``dt* = -tau log(1 - s*)``; ``dt*(k2) - dt*(k1) >= tau (k2 - k1)`` (``key_gap_dt``)."""
+    if k == 0.0:
+        return 0.0
+    return -p.tau * math.log1p(-k) if k < 1.0 else math.inf
+
+
+@jit
+def key_gap_dt(p, k_lo, k_hi):
+    return p.tau * (k_hi - k_lo)
 
 
 @jit

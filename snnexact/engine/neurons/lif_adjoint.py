@@ -31,7 +31,7 @@ def flow_grad(p, V0, I0, dt):
 @jit
 def spike_time_grad(p, V0, I0):
     """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next threshold crossing (``inf, 0, 0`` if none)."""
-    dt = interface.next_spike_time(p, V0, I0)  # the verb: compiled once with spike_dt's use
+    dt = interface.next_spike_time(p, V0, I0)
     if dt == math.inf:
         return dt, 0.0, 0.0
     x = math.exp(-dt / p.tau)

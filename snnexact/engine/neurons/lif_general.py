@@ -62,7 +62,7 @@ import numpy as np
 from snnexact.engine.jit import jit
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (the same jump verb)
 from snnexact.engine.neurons.vi_layout import (STATE_ROWS, add_current, exact_end,  # noqa: F401
-                                               init_state, spike_dt, state_VI)
+                                               init_state, state_VI)
 
 _MAX_ITER = 200  # Newton/bisection steps; bisection alone needs < 1100 to exhaust a double
 
@@ -230,6 +230,23 @@ def sweep(p, S, out, flags, x, s):
         flags[n] = f
         n_flag += f
     return n_flag
+
+
+@jit
+def spike_key(p, S, n):
+    """The spike time itself (from the interval start; ``inf``: none): a root found by
+    bracketing has no cheaper monotone stand-in."""
+    return next_spike_time(p, S[0, n], S[1, n])
+
+
+@jit
+def key_dt(p, k):
+    return k
+
+
+@jit
+def key_gap_dt(p, k_lo, k_hi):
+    return k_hi - k_lo
 
 
 @jit

@@ -304,8 +304,9 @@ def exact_end(p, S, out, n, x, s):
 
 
 @jit
-def spike_dt(p, S, n):
-    """Exact time from the interval start to the next zero of ``y`` (spike); ``inf`` if none."""
+def spike_key(p, S, n):
+    """``s* = 1 - x*`` of the next zero of ``y`` (spike) of neuron ``n`` from the interval
+    start (0: at the pole already; ``inf``: none); ``key_dt`` turns it into the time."""
     y = S[0, n]
     yp = S[1, n]
     c = S[2, n]
@@ -324,9 +325,20 @@ def spike_dt(p, S, n):
             q = -a * y / yp
             if q < 1.0:
                 s = math.atanh(q) / a
-    if s >= 1.0:
-        return math.inf
-    return -p.tau * math.log1p(-s)
+    return s if s < 1.0 else math.inf
+
+
+@jit
+def key_dt(p, k):
+    """``dt* = -tau log(1 - s*)``; ``dt*(k2) - dt*(k1) >= tau (k2 - k1)`` (``key_gap_dt``)."""
+    if k == 0.0:
+        return 0.0
+    return -p.tau * math.log1p(-k) if k < 1.0 else math.inf
+
+
+@jit
+def key_gap_dt(p, k_lo, k_hi):
+    return p.tau * (k_hi - k_lo)
 
 
 @jit

@@ -5,7 +5,6 @@ of a ``(2, n)`` array) and whose sweep is exact for every neuron: both LIF varia
 Copies are element loops rather than slice assignments: a slice assignment compiles Numba's
 shape-mismatch error formatting, seconds of the cold start for nothing (shapes always match)."""
 from snnexact.engine.jit import jit
-from snnexact.engine.neurons import interface
 
 STATE_ROWS = 2
 
@@ -29,13 +28,6 @@ def state_VI(p, S, V, I):
 def exact_end(p, S, out, n, x, s):
     """The sweep is exact: nothing to redo for a flagged neuron that does not spike."""
     return
-
-
-@jit
-def spike_dt(p, S, n):
-    """Exact time from the interval start to the next spike of neuron ``n`` (``inf`` if none):
-    the model's own ``next_spike_time``."""
-    return interface.next_spike_time(p, S[0, n], S[1, n])
 
 
 @jit
