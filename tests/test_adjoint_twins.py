@@ -52,8 +52,9 @@ def test_lif_interval_vjp(data, n, dt):
     m = data.draw(st.integers(-1, n - 1))  # -1: no neuron spikes at the end
     x = math.exp(-dt / TAU)
     lv, li = lamV.copy(), lamI.copy()  # the kernel erases lamV[m] (the reset) itself
-    g = lif_adjoint.interval_vjp(LIFKernel(TAU, 1.0), V0, I0, lv, li, x, -math.expm1(-dt / TAU),
-                                 dt, m, np.zeros(n, np.bool_), np.zeros(n))
+    g = lif_adjoint.interval_vjp(LIFKernel(TAU, 1.0), np.stack([V0, I0]), lv, li, x,
+                                 -math.expm1(-dt / TAU), dt, m, np.zeros(n, np.bool_),
+                                 np.zeros(n))
     if m >= 0:
         lamV[m] = 0.0  # the reset zeroes it before the pull-back
     ref = twin.lif_interval_vjp(V0, I0, lamV, lamI, x, TAU, m)
@@ -132,8 +133,9 @@ def test_qif_interval_vjp(dt, data, n):
     s = -math.expm1(-dt / TAU)
     ref = twin.qif_interval_vjp(V0, I0, lamV, lamI, dt, TAU, m)
     lv, li = lamV.copy(), lamI.copy()
-    g = qif_adjoint.interval_vjp(QK, V0, I0, lv, li, x, s, dt, m, np.zeros(n, np.bool_),
-                                 np.zeros(n))
+    S = np.empty((qif.STATE_ROWS, n))
+    qif.init_state(QK, V0, I0, S)  # (y, y', c) = (1, -V0, I0), or (0, 1, I0) for V0 = -inf
+    g = qif_adjoint.interval_vjp(QK, S, lv, li, x, s, dt, m, np.zeros(n, np.bool_), np.zeros(n))
     assert_twin(lv, ref[0])
     assert_twin(li, ref[1])
     assert scaled_error(g, ref[2], ADJOINT_TWIN_RTOL, ADJOINT_TWIN_ATOL * n) <= 1
@@ -151,8 +153,8 @@ def test_general_lif_interval_vjp(ratio, data, n, dt):
     V0, I0, lamV, lamI = (np.array(data.draw(arr)) for _ in range(4))
     m = data.draw(st.integers(-1, n - 1))
     lv, li = lamV.copy(), lamI.copy()
-    g = lif_general_adjoint.interval_vjp(p, V0, I0, lv, li, math.exp(-dt / TAU), dt, dt, m,
-                                         np.zeros(n, np.bool_), np.zeros(n))
+    g = lif_general_adjoint.interval_vjp(p, np.stack([V0, I0]), lv, li, math.exp(-dt / TAU), dt,
+                                         dt, m, np.zeros(n, np.bool_), np.zeros(n))
     ref = twin.general_lif_interval_vjp(V0, I0, lamV, lamI, dt, TAU, ratio * TAU, -0.2, 1.7, m)
     assert_twin(lv, ref[0])
     assert_twin(li, ref[1])

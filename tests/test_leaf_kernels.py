@@ -40,7 +40,8 @@ def verb_calls(p):
         ("exact_end", (S, np.empty_like(S), 0, x, s)), ("spike_key", (S, 0)),
         ("key_dt", (0.5,)), ("key_gap_dt", (0.25, 0.5)),
         ("reset_neuron", (S.copy(), 0)), ("add_current", (S.copy(), lam())),
-        ("interval_vjp", (V, I, lam(), lam(), x, s, 0.001, -1, flags, np.empty(N))),
+        ("interval_vjp", (S, lam(), lam(), x, s, 0.001, -1, flags, np.empty(N))),
+        ("neuron_VI", (S, 0)),
         ("input_time_adjoint", (lam(), lam(), np.empty(N))),
         ("spike_tied_to_previous", (0.5, 0.001)),
     ]

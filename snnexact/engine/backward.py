@@ -41,18 +41,17 @@ def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T
     for LIF it grows like ``1/sqrt(D)`` at a grazing crossing (reported, never clamped).
     The buffers are allocated here, in Python, so that ``reverse_loop`` is a leaf kernel."""
     N = lamV.shape[0]
-    S = np.empty(ckpts.shape[1:])
     reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
-                 dWT, dRT, g_in, sensitivity, bool(want_g_in), np.empty((K + 1, N)),
-                 np.empty((K + 1, N)), S, np.empty_like(S), np.zeros(N, np.bool_), np.empty(N),
+                 dWT, dRT, g_in, sensitivity, bool(want_g_in),
+                 np.empty((K + 1, *ckpts.shape[1:])), np.zeros(N, np.bool_), np.empty(N),
                  np.zeros(N))
 
 
 @leaf
 def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
-                 dWT, dRT, g_in, sensitivity, want_g_in, Vb, Ib, S, S_out, flags, work, pend):
-    """``backward_layer`` on its buffers: ``Vb, Ib`` (K + 1, N) the states of a segment,
-    ``S, S_out`` the replay's, ``flags, work`` scratch, ``pend`` zeros."""
+                 dWT, dRT, g_in, sensitivity, want_g_in, seg_states, flags, work, pend):
+    """``backward_layer`` on its buffers: ``seg_states`` (K + 1, state rows, N) the states of a
+    segment, ``flags, work`` scratch, ``pend`` zeros."""
     N = lamV.shape[0]
     E = log_t.shape[0]
     recurrent = RT.shape[0] > 0
@@ -69,14 +68,12 @@ def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, 
         a = seg * K
         b = min(a + K, E)
         # the intervals e_hi..a need the states after events a..e_hi - 1 only; with every
-        # state kept (K = 1) that is the checkpoint itself, read without a replay
+        # state kept (K = 1) that is the checkpoint itself (the replay is then empty)
         e_hi = E if seg == last_seg else b - 1
-        if e_hi == a:
-            model.state_VI(p, ckpts[seg], Vb[0], Ib[0])
-        else:
-            copy_state(S, ckpts[seg])
-            replay(p, S, S_out, flags, log_t, log_code, a, e_hi,
-                   0.0 if a == 0 else log_t[a - 1], in_offsets, in_units, WT, RT, Vb, Ib)
+        states = seg_states
+        copy_state(states[0], ckpts[seg])
+        replay(p, states, flags, log_t, log_code, a, e_hi, 0.0 if a == 0 else log_t[a - 1],
+               in_offsets, in_units, WT, RT)
         for e in range(e_hi, a - 1, -1):
             # ---- interval e: from event e-1 (or 0) to event e (or T)
             t0 = 0.0 if e == 0 else log_t[e - 1]
@@ -85,9 +82,10 @@ def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, 
             j = e - a
             dt = t1 - t0
             x, s = model.interval_factors(p, dt)
-            g_dt = model.interval_vjp(p, Vb[j], Ib[j], lamV, lamI, x, s, dt, m, flags, work)
+            g_dt = model.interval_vjp(p, states[j], lamV, lamI, x, s, dt, m, flags, work)
             pended = False
-            if m >= 0 and e >= 1 and model.spike_tied_to_previous(p, Vb[j, m], dt):
+            Vm, Im = model.neuron_VI(p, states[j], m) if m >= 0 else (0.0, 0.0)
+            if m >= 0 and e >= 1 and model.spike_tied_to_previous(p, Vm, dt):
                 # m starts this interval next to its own pole (its spike is tied, up to
                 # rounding, with the event before): d(dt*)/dV ~ 1/V^2 underflows and the previous
                 # flow's dV/dV0 ~ V^2 overflows. Equivalently (and finitely) m's spike is the
@@ -101,7 +99,7 @@ def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, 
                 G = -g_dt
             elif m >= 0:
                 D = g_dt + G
-                _, dt_dV0, dt_dI0 = model.spike_time_grad(p, Vb[j, m], Ib[j, m])
+                _, dt_dV0, dt_dI0 = model.spike_time_grad(p, Vm, Im)
                 sensitivity[0] = max(sensitivity[0], abs(dt_dV0))
                 lamV[m] += D * dt_dV0
                 lamI[m] += D * dt_dI0
@@ -110,7 +108,8 @@ def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, 
             if n_pend > 0 and not pended:
                 for n in range(N):
                     if pend[n] != 0.0:
-                        _, dt_dV0, dt_dI0 = model.spike_time_grad(p, Vb[j, n], Ib[j, n])
+                        Vn, In = model.neuron_VI(p, states[j], n)
+                        _, dt_dV0, dt_dI0 = model.spike_time_grad(p, Vn, In)
                         lamV[n] += pend[n] * dt_dV0
                         lamI[n] += pend[n] * dt_dI0
                         G += pend[n]    # its time is t_(e-1) + dt*_n

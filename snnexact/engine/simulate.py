@@ -73,20 +73,16 @@ def apply_event(p, S, code, in_offsets, in_units, WT, RT):
 
 
 @leaf
-def replay(p, S, out, flags, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT, Vb,
-           Ib):
-    """Recompute the states after events ``a..b-1`` from ``S`` (the state after ``a`` events,
-    at ``t_start``; overwritten, like the scratch ``out`` and ``flags``) with the forward's own
-    operations, so they equal the forward's bit for bit; ``Vb[j], Ib[j]`` = the state after
-    ``a + j`` events (``j = 0``: ``S`` itself)."""
-    model.state_VI(p, S, Vb[0], Ib[0])
+def replay(p, states, flags, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT):
+    """Recompute the layer states after events ``a..b-1`` with the forward's own operations, so
+    they equal the forward's bit for bit: ``states[j]`` = the state after ``a + j`` events, from
+    ``states[0]`` (given: the state after ``a`` events, at ``t_start``). ``flags``: scratch."""
     t_cur = t_start
     for e in range(a, b):
-        flow_all(p, S, out, flags, log_t[e] - t_cur)
-        S, out = out, S
-        apply_event(p, S, log_code[e], in_offsets, in_units, WT, RT)
+        j = e - a
+        flow_all(p, states[j], states[j + 1], flags, log_t[e] - t_cur)
+        apply_event(p, states[j + 1], log_code[e], in_offsets, in_units, WT, RT)
         t_cur = log_t[e]
-        model.state_VI(p, S, Vb[e - a + 1], Ib[e - a + 1])
 
 
 # ----------------------------------------------------------------------------- event loop

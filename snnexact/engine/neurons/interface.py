@@ -121,6 +121,11 @@ def state_VI(p, S, V, I):
 
 
 @_verb
+def neuron_VI(p, S, n):
+    """The voltage and current ``(V, I)`` of neuron ``n`` in state ``S``."""
+
+
+@_verb
 def interval_factors(p, dt):
     """The pair of factors ``(x, s)`` a flow over ``dt`` shares across neurons."""
 
@@ -168,9 +173,9 @@ def add_current(p, S, w):
 # ----------------------------------------------------------------------------- adjoint verbs
 
 @_verb
-def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
+def interval_vjp(p, S, lamV, lamI, x, s, dt, m, flags, work):
     """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one interval of length
-    ``dt`` (factors ``x, s``) that starts at states ``(V0, I0)`` and ends with a spike of
+    ``dt`` (factors ``x, s``) that starts at the layer state ``S`` and ends with a spike of
     neuron ``m`` (``-1``: no spike), in place; return ``g_dt = sum_n lam_n . F(z_n(end))``,
     the derivative with respect to the interval length. ``lamV[m]`` is zero after it (its
     reset erases it). ``flags``, ``work``: scratch arrays of length n."""

@@ -33,7 +33,7 @@ from snnexact.engine.neurons.lif_general import LIFGeneralKernel, psp_kernel, ps
 from snnexact.engine.neurons.model import NeuronModel
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
 from snnexact.engine.neurons.vi_layout import (STATE_ROWS, add_current, exact_end,  # noqa: F401
-                                               init_state, state_VI)
+                                               init_state, neuron_VI, state_VI)
 
 LIFKernel = namedtuple("LIFKernel", "tau theta")
 LIFKernel.__doc__ = "Kernel parameters of the LIF verbs: ``tau = tau_m``, threshold ``theta``."

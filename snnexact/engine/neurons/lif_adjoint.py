@@ -40,7 +40,7 @@ def spike_time_grad(p, V0, I0):
 
 
 @jit
-def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
+def interval_vjp(p, S, lamV, lamI, x, s, dt, m, flags, work):
     """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one interval (in place) and
     return ``g_dt = sum_n lam_n . F(z_n(end))``. The Jacobian does not depend on the state;
     ``lamV[m]`` of the neuron ``m >= 0`` that spikes at the end is erased by its reset first.
@@ -50,6 +50,7 @@ def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
     if m >= 0:
         lamV[m] = 0.0
     xx = x * x
+    V0, I0 = S[0], S[1]  # the (V, I) rows of vi_layout
     for n in range(V0.shape[0]):
         I = I0[n] * xx
         V = (V0[n] + I0[n]) * x - I

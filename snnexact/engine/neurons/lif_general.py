@@ -62,7 +62,7 @@ import numpy as np
 from snnexact.engine.jit import jit
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (the same jump verb)
 from snnexact.engine.neurons.vi_layout import (STATE_ROWS, add_current, exact_end,  # noqa: F401
-                                               init_state, state_VI)
+                                               init_state, neuron_VI, state_VI)
 
 _MAX_ITER = 200  # Newton/bisection steps; bisection alone needs < 1100 to exhaust a double
 

@@ -47,7 +47,7 @@ def spike_time_grad(p, V0, I0):
 
 
 @jit
-def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
+def interval_vjp(p, S, lamV, lamI, x, s, dt, m, flags, work):
     """Pull the adjoint of every neuron back over one interval (in place); return
     ``g_dt = sum_n lam_n . F(z_n(end))``. ``lamV[m]`` of the neuron ``m >= 0`` that spikes at
     the end is erased by its reset first. ``work``: scratch for the terms of ``g_dt``."""
@@ -57,6 +57,7 @@ def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
     K = psp_kernel(dt, p.tau_m, p.tau_s)
     v_leak, r, tau_m, tau_s = p.v_leak, p.r, p.tau_m, p.tau_s
     rK = r * K
+    V0, I0 = S[0], S[1]  # the (V, I) rows of vi_layout
     for n in range(V0.shape[0]):
         I = I0[n] * xs
         V = ((V0[n] - v_leak) * x + r * I0[n] * K) + v_leak  # the forward's end state

@@ -166,6 +166,12 @@ def state_VI(p, S, V, I):
 
 
 @jit
+def neuron_VI(p, S, n):
+    """``(V, I)`` of neuron ``n``: ``V = -y'/y`` (``-inf`` at ``y = 0``), as ``state_VI``."""
+    return -S[1, n] / S[0, n] if S[0, n] != 0.0 else -math.inf, S[2, n]
+
+
+@jit
 def series(z):
     """``C(z) = sum_k z^k/(2k)!`` and ``S(z) = sum_k z^k/(2k+1)!``, k <= 7 (Horner)."""
     C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320 + z * (

@@ -30,7 +30,8 @@ import numpy as np
 from snnexact.engine.jit import jit
 from snnexact.engine.neurons.synapse import input_time_adjoint  # noqa: F401 (a verb)
 from snnexact.engine.sums import ordered_total
-from snnexact.engine.neurons.qif import Z_SERIES_MAX, Z_SHORT, next_spike_time, series, series_short
+from snnexact.engine.neurons.qif import (Z_SERIES_MAX, Z_SHORT, neuron_VI, next_spike_time,
+                                         series, series_short)
 
 # A QIF neuron whose |voltage| exceeds this at the start of the interval that ends in its spike
 # fires within s ~ 1/V of the event before (a tie up to rounding); its spike-time gradient is
@@ -146,26 +147,32 @@ def _css_series(z, short):
 
 
 @jit
-def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
+def interval_vjp(p, state, lamV, lamI, x, s, dt, m, flags, work):
     """Pull the adjoint of every neuron back over one interval (in place); return ``g_dt``.
+    ``state``: the layer state ``(y, y', c)`` at the interval start (``V0 = -y'/y``,
+    ``I0 = c``).
 
     First a branch-free pass with the series form (the shortest series that is exact for the
     largest ``|z|`` of the layer, as in the forward sweep) that vectorises; neurons outside it
     (large ``|z|``, a reset start ``V0 = -inf``, or the neuron ``m`` spiking at the end) are
-    flagged and redone exactly one by one. ``flags``, ``work``: scratch arrays of length n.
+    flagged and redone exactly one by one. ``flags``, ``work``: scratch arrays of length n
+    (``work`` holds ``V0`` first: computed in the main pass, it made that pass slower).
     """
     tau = p.tau
     xx = x * x
     s2 = s * s
     s3 = s2 * s
+    y0_, yp0_, I0 = state[0], state[1], state[2]
+    for n in range(I0.shape[0]):  # V0 as qif.neuron_VI
+        work[n] = -yp0_[n] / y0_[n] if y0_[n] != 0.0 else -math.inf
     n_long = 0  # neurons outside the short series' range: a count (an integer reduction
-    for n in range(V0.shape[0]):  # vectorises; a floating-point max would run serially)
+    for n in range(I0.shape[0]):  # vectorises; a floating-point max would run serially)
         n_long += abs(I0[n]) * s2 > Z_SHORT
     short = n_long == 0
     n_flag = 0
-    for n in range(V0.shape[0]):
+    for n in range(I0.shape[0]):
         c = I0[n]
-        u0 = V0[n]
+        u0 = work[n]
         z = -c * s2
         C, S, D = _css_series(z, short)
         y = C - u0 * s * S
@@ -189,9 +196,10 @@ def interval_vjp(p, V0, I0, lamV, lamI, x, s, dt, m, flags, work):
         work[n] = 0.0 if bad else contrib
     g = ordered_total(work)  # separate, ordered sum: keeps the loop above vectorisable
     if n_flag:
-        for n in range(V0.shape[0]):
+        for n in range(I0.shape[0]):
             if flags[n]:
-                lv0, li0, gn = one_vjp(p, V0[n], I0[n], lamV[n], lamI[n], dt, n == m)
+                V0, _ = neuron_VI(p, state, n)
+                lv0, li0, gn = one_vjp(p, V0, I0[n], lamV[n], lamI[n], dt, n == m)
                 lamV[n] = lv0
                 lamI[n] = li0
                 g += gn

@@ -25,6 +25,11 @@ def state_VI(p, S, V, I):
 
 
 @jit
+def neuron_VI(p, S, n):
+    return S[0, n], S[1, n]
+
+
+@jit
 def exact_end(p, S, out, n, x, s):
     """The sweep is exact: nothing to redo for a flagged neuron that does not spike."""
     return
