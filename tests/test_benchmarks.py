@@ -31,6 +31,7 @@ def test_run_all_quick_synthetic_writes_every_figure(tmp_path):
     assert res["workload"]["sample"].startswith("SYNTHETIC")
     for model in ("lif", "qif"):
         assert SAMPLE_KEYS <= set(res["sample"][model])
-        assert EPOCH_KEYS <= set(res["epoch"][model])
-        assert res["epoch"][model]["bitwise_identical"] is True
+    for key in ("lif", "qif", "lif_at_qif_activity"):
+        assert EPOCH_KEYS <= set(res["epoch"][key])
+        assert res["epoch"][key]["bitwise_identical"] is True
     assert set(res["cold_start"]) == {"empty_cache", "filled_cache"}
