@@ -8,17 +8,19 @@ import pytest
 
 import snnexact
 from snnexact.engine.neurons import interface
-from snnexact.engine.simulate import _earliest_spike
+from snnexact.engine.simulate import TIE_WINDOW, _earliest_spike
 
 MODELS = {"lif": snnexact.LIF(0.02), "qif": snnexact.QIF(0.02),
           "general lif": snnexact.LIF(0.02, tau_s=0.007)}
 
 
 def every_time(p, S, flags, t_cur, t_end, last):
-    """The rule without keys: every flagged neuron's time, the earliest inside, lowest index."""
+    """The rule without keys: every flagged neuron's time, the earliest inside, lowest index
+    (the times searched up to the same horizon: a model may stop looking beyond it)."""
     t_best, who = math.inf, -1
+    horizon = (t_end - t_cur) + TIE_WINDOW * t_end
     for n in np.flatnonzero(flags):
-        ts = t_cur + interface.key_dt(p, interface.spike_key(p, S, n))
+        ts = t_cur + interface.key_dt(p, interface.spike_key(p, S, n, horizon))
         inside = ts < t_end or (ts == t_end and not last)
         if inside and ts < t_best:
             t_best, who = ts, int(n)

@@ -37,7 +37,7 @@ def verb_calls(p):
         ("reset", (0.9,)), ("flow_grad", (0.5, 1.0, 0.01)), ("spike_time_grad", (0.5, 80.0)),
         ("state_VI", (S, np.empty(N), np.empty(N))), ("interval_factors", (0.01,)),
         ("sweep", (S, np.empty_like(S), flags, x, s)),
-        ("exact_end", (S, np.empty_like(S), 0, x, s)), ("spike_key", (S, 0)),
+        ("exact_end", (S, np.empty_like(S), 0, x, s)), ("spike_key", (S, 0, 0.01)),
         ("key_dt", (0.5,)), ("key_gap_dt", (0.25, 0.5)),
         ("reset_neuron", (S.copy(), 0)), ("add_current", (S.copy(), lam())),
         ("interval_vjp", (S, lam(), lam(), x, s, 0.001, -1, flags, np.empty(N))),

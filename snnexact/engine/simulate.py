@@ -139,16 +139,19 @@ TIE_WINDOW = 2.0 ** -44
 def _earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
     """``(time, neuron)`` of the earliest spike among the flagged neurons inside the interval
     ending at ``t_end`` (at ``t_end`` itself only if it is not ``T``), ties to the lowest index;
-    ``(inf, -1)`` if none. Each flagged neuron costs its ``spike_key``; only those whose key
-    lies within ``key_gap_dt <= TIE_WINDOW t_end`` of the smallest also cost ``key_dt`` (a
-    logarithm). The others spike later by more than the rounding of any time up to ``t_end``
-    (a few ulps), so the result is the one of computing every time. Writes the flagged
-    neurons, in index order, into ``which`` and their keys into ``keys`` (scratch)."""
+    ``(inf, -1)`` if none. Each flagged neuron costs its ``spike_key`` (which may stop looking
+    beyond the interval plus the tie window); only those whose key lies within
+    ``key_gap_dt <= TIE_WINDOW t_end`` of the smallest also cost ``key_dt`` (a logarithm). The
+    others spike later by more than the rounding of any time up to ``t_end`` (a few ulps), so
+    the result is the one of computing every time. Writes the flagged neurons, in index order,
+    into ``which`` and their keys into ``keys`` (scratch)."""
+    window = TIE_WINDOW * t_end
+    horizon = (t_end - t_cur) + window  # any spike later is later than t_end: not inside
     k_best = math.inf
     m = 0
     for n in range(S.shape[1]):
         if flags[n]:
-            k = model.spike_key(p, S, n)
+            k = model.spike_key(p, S, n, horizon)
             which[m] = n
             keys[m] = k
             m += 1
@@ -157,7 +160,6 @@ def _earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
     who = -1
     if k_best == math.inf:
         return t_best, who
-    window = TIE_WINDOW * t_end
     for i in range(m):
         if model.key_gap_dt(p, k_best, keys[i]) <= window:
             n = which[i]

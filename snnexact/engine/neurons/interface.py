@@ -143,9 +143,10 @@ def exact_end(p, S, out, n, x, s):
 
 
 @_verb
-def spike_key(p, S, n):
+def spike_key(p, S, n, horizon):
     """A key of neuron ``n``'s next spike from the interval start (``inf``: none), cheaper
-    than its time: ``key_dt`` gives the exact time, increasing in the key."""
+    than its time: ``key_dt`` gives the exact time, increasing in the key. A model may return
+    ``inf`` for a spike later than ``horizon``."""
 
 
 @_verb

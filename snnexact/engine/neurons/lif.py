@@ -187,7 +187,7 @@ def sweep(p, S, out, flags, x, s):
 
 
 @jit
-def spike_key(p, S, n):
+def spike_key(p, S, n, horizon):
     """``s* = 1 - x+`` of neuron ``n``'s next crossing (0 at or above threshold, ``inf``: none);
     ``key_dt`` turns it into ``next_spike_time``'s value."""
     V0 = S[0, n]

@@ -233,10 +233,11 @@ def sweep(p, S, out, flags, x, s):
 
 
 @jit
-def spike_key(p, S, n):
-    """The spike time itself (from the interval start; ``inf``: none): a root found by
-    bracketing has no cheaper monotone stand-in."""
-    return next_spike_time(p, S[0, n], S[1, n])
+def spike_key(p, S, n, horizon):
+    """The spike time itself (from the interval start; ``inf``: none or later than
+    ``horizon``): a root found by bracketing has no cheaper stand-in, but the horizon spares
+    the root search of a neuron the sweep's bound flagged that does not cross in time."""
+    return bracketed_spike_time(p, S[0, n], S[1, n], horizon)
 
 
 @jit

@@ -310,7 +310,7 @@ def exact_end(p, S, out, n, x, s):
 
 
 @jit
-def spike_key(p, S, n):
+def spike_key(p, S, n, horizon):
     """``s* = 1 - x*`` of the next zero of ``y`` (spike) of neuron ``n`` from the interval
     start (0: at the pole already; ``inf``: none); ``key_dt`` turns it into the time."""
     y = S[0, n]
