@@ -155,16 +155,13 @@ def interval_vjp(p, state, lamV, lamI, x, s, dt, m, flags, work):
     First a branch-free pass with the series form (the shortest series that is exact for the
     largest ``|z|`` of the layer, as in the forward sweep) that vectorises; neurons outside it
     (large ``|z|``, a reset start ``V0 = -inf``, or the neuron ``m`` spiking at the end) are
-    flagged and redone exactly one by one. ``flags``, ``work``: scratch arrays of length n
-    (``work`` holds ``V0`` first: computed in the main pass, it made that pass slower).
+    flagged and redone exactly one by one. ``flags``, ``work``: scratch arrays of length n.
     """
     tau = p.tau
     xx = x * x
     s2 = s * s
     s3 = s2 * s
     y0_, yp0_, I0 = state[0], state[1], state[2]
-    for n in range(I0.shape[0]):  # V0 as qif.neuron_VI
-        work[n] = -yp0_[n] / y0_[n] if y0_[n] != 0.0 else -math.inf
     n_long = 0  # neurons outside the short series' range: a count (an integer reduction
     for n in range(I0.shape[0]):  # vectorises; a floating-point max would run serially)
         n_long += abs(I0[n]) * s2 > Z_SHORT
@@ -172,7 +169,7 @@ def interval_vjp(p, state, lamV, lamI, x, s, dt, m, flags, work):
     n_flag = 0
     for n in range(I0.shape[0]):
         c = I0[n]
-        u0 = work[n]
+        u0 = -yp0_[n] / y0_[n] if y0_[n] != 0.0 else -math.inf  # V0, as qif.neuron_VI
         z = -c * s2
         C, S, D = _css_series(z, short)
         y = C - u0 * s * S
