@@ -1,4 +1,4 @@
-"""The event loop's search for the earliest spike (``simulate._earliest_spike``) computes the
+"""The event loop's search for the earliest spike (``simulate.earliest_spike``) computes the
 exact time only of the neurons whose key is within rounding of the earliest; it must pick the
 same neuron and time as computing every flagged neuron's time, ties to the lowest index."""
 import math
@@ -8,7 +8,7 @@ import pytest
 
 import snnexact
 from snnexact.engine.neurons import interface
-from snnexact.engine.simulate import TIE_WINDOW, _earliest_spike
+from snnexact.engine.simulate import TIE_WINDOW, earliest_spike
 
 MODELS = {"lif": snnexact.LIF(0.02), "qif": snnexact.QIF(0.02),
           "general lif": snnexact.LIF(0.02, tau_s=0.007)}
@@ -55,7 +55,7 @@ def test_same_spike_as_computing_every_time(model, t_cur, last):
         flags = np.zeros(N, np.bool_)
         if interface.sweep(p, S, np.empty_like(S), flags, x, s) == 0:
             continue
-        got = _earliest_spike(p, S, flags, np.empty(N), np.empty(N, np.int64), t_cur, t_end,
+        got = earliest_spike(p, S, flags, np.empty(N), np.empty(N, np.int64), t_cur, t_end,
                               last)
         want = every_time(p, S, flags, t_cur, t_end, last)
         assert got == want, (dt, got, want)

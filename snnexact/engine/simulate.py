@@ -6,9 +6,10 @@ layer ``l + 1``. Within a layer one event loop serves feed-forward and recurrent
 1. the next input event closes the current interval ``(t, t_end]``;
 2. one branch-free sweep flows every neuron to ``t_end`` with shared factors and flags the
    neurons that may spike inside the interval (the model's ``sweep``);
-3. flagged neurons get their exact spike time; the earliest one (if any) becomes an event:
-   every neuron is flowed to it exactly, the spiking neuron is reset, and its recurrent weights
-   are added; then the search repeats from that time;
+3. the earliest exact spike time of the flagged neurons (if any) becomes an event (each costs
+   a cheap key; only keys within rounding of the smallest cost the exact time:
+   ``earliest_spike``): every neuron is flowed to it exactly, the spiking neuron is reset, and
+   its recurrent weights are added; then the search repeats from that time;
 4. otherwise the sweep's end states are committed and the input weights are added.
 
 Tie rules: inputs with equal time stamps form one event; a network spike at the time of an
@@ -131,12 +132,12 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
 
 
 # Keys whose time gap to the earliest is below this fraction of the interval end may still
-# round to the same spike time; their times are computed (``_earliest_spike``).
+# round to the same spike time; their times are computed (``earliest_spike``).
 TIE_WINDOW = 2.0 ** -44
 
 
 @leaf
-def _earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
+def earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
     """``(time, neuron)`` of the earliest spike among the flagged neurons inside the interval
     ending at ``t_end`` (at ``t_end`` itself only if it is not ``T``), ties to the lowest index;
     ``(inf, -1)`` if none. Each flagged neuron costs its ``spike_key`` (which may stop looking
@@ -198,7 +199,7 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
         t_best = math.inf
         who = -1
         if n_flag > 0:
-            t_best, who = _earliest_spike(p, S, flags, keys, which, t_cur, t_end, last)
+            t_best, who = earliest_spike(p, S, flags, keys, which, t_cur, t_end, last)
             if who < 0:
                 for i in range(n_flag):
                     model.exact_end(p, S, out, which[i], x, s)
