@@ -31,6 +31,7 @@ from snnexact.checks import finite_real, positive_real
 from snnexact.engine.jit import jit
 from snnexact.engine.neurons.lif_general import LIFGeneralKernel, psp_kernel, psp_peak_time
 from snnexact.engine.neurons.model import NeuronModel
+from snnexact.engine.neurons.log_keys import key_dt, key_gap_dt  # noqa: F401 (verbs)
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
 from snnexact.engine.neurons.vi_layout import (STATE_ROWS, add_current, exact_end,  # noqa: F401
                                                init_state, neuron_VI, state_VI)
@@ -192,19 +193,6 @@ def spike_key(p, S, n, horizon):
     ``key_dt`` turns it into ``next_spike_time``'s value."""
     V0 = S[0, n]
     return 0.0 if V0 >= p.theta else _spike_s(V0, S[1, n], p.theta)
-
-
-@jit
-def key_dt(p, k):
-    """``dt* = -tau log(1 - s*)``; ``dt*(k2) - dt*(k1) >= tau (k2 - k1)`` (``key_gap_dt``)."""
-    if k == 0.0:
-        return 0.0
-    return -p.tau * math.log1p(-k) if k < 1.0 else math.inf
-
-
-@jit
-def key_gap_dt(p, k_lo, k_hi):
-    return p.tau * (k_hi - k_lo)
 
 
 @jit

@@ -40,6 +40,7 @@ import numpy as np
 from snnexact.checks import positive_real
 from snnexact.engine.jit import jit, leaf
 from snnexact.engine.neurons.model import NeuronModel
+from snnexact.engine.neurons.log_keys import key_dt, key_gap_dt  # noqa: F401 (verbs)
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
 
 QIFKernel = namedtuple("QIFKernel", "tau")
@@ -332,19 +333,6 @@ def spike_key(p, S, n, horizon):
             if q < 1.0:
                 s = math.atanh(q) / a
     return s if s < 1.0 else math.inf
-
-
-@jit
-def key_dt(p, k):
-    """``dt* = -tau log(1 - s*)``; ``dt*(k2) - dt*(k1) >= tau (k2 - k1)`` (``key_gap_dt``)."""
-    if k == 0.0:
-        return 0.0
-    return -p.tau * math.log1p(-k) if k < 1.0 else math.inf
-
-
-@jit
-def key_gap_dt(p, k_lo, k_hi):
-    return p.tau * (k_hi - k_lo)
 
 
 @jit
