@@ -25,7 +25,7 @@ _FLAGS = {
     "optimiser": (str, "adam or adabelief"), "lr": (float, "learning rate"),
     "lr_schedule": (str, "constant, cosine or step"), "epochs": (int, "epochs"),
     "batch_size": (int, "batch size"), "clip_norm": (float, "gradient clipping (global norm)"),
-    "seed": (int, "random seed"), "n_jobs": (int, "worker processes or threads"),
+    "seed": (int, "random seed"), "n_jobs": (int, "parallel jobs: this process and n_jobs - 1 workers"),
     "backend": (str, "loky, threads or dask"), "scheduler": (str, "Dask scheduler address"),
     "pool": (int, "pool input channels by this factor"), "max_samples": (int, "use only the first N samples of each split"),
     "chunk_size": (int, "samples per parallel task"), "checkpoint_every": (int, "also checkpoint every N batches"),
@@ -209,7 +209,7 @@ def register(sub):
     p.add_argument("checkpoint", help="a run folder (holding checkpoint.npz) or the file itself")
     p.add_argument("--data", help="SHD-layout file or folder (default: the run's data)")
     p.add_argument("--n-jobs", dest="n_jobs", type=int, default=1,
-                   help="worker processes (default: %(default)s)")
+                   help="parallel jobs: this process and n_jobs - 1 workers (default: %(default)s)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("compare", help="main job: train LIF and QIF side by side and compare")

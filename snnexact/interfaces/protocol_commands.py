@@ -70,7 +70,7 @@ def register(sub):
     p.add_argument("--storage", help="Optuna storage URL or .db path (default: OUT/study.db)")
     p.add_argument("--import-trials", nargs="+", metavar="JSON",
                    help="one trials_<model>.json per --models entry, added to a fresh storage")
-    p.add_argument("--n-jobs", type=int, help="worker processes per trial")
+    p.add_argument("--n-jobs", type=int, help="parallel jobs per trial (this process and n - 1 workers)")
     p.add_argument("--space", help="TOML file overriding bounds of the search space, e.g. "
                    "log10_lr = [-3.0, -0.5] (use a new --name or --out: a study keeps its space)")
     p.add_argument("--report-only", action="store_true", help="only write the report")
@@ -89,7 +89,7 @@ def register(sub):
                    help="seeds (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=40, help="epochs (default: %(default)s)")
     p.add_argument("--variants", nargs="+", help="only these variants (default: all)")
-    p.add_argument("--n-jobs", type=int, help="worker processes per run")
+    p.add_argument("--n-jobs", type=int, help="parallel jobs per run (this process and n - 1 workers)")
     p.add_argument("--out", default="runs/protocol/finals",
                    help="output folder (default: %(default)s)")
     p.set_defaults(func=cmd_protocol)
