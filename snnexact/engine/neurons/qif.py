@@ -159,17 +159,16 @@ def init_state(p, V0, I0, S):
 
 
 @jit
-def state_VI(p, S, V, I):
-    """Write ``V = -y'/y`` (``-inf`` at ``y = 0``, just reset) and ``I`` into ``V, I``."""
-    for i in range(S.shape[1]):
-        V[i] = -S[1, i] / S[0, i] if S[0, i] != 0.0 else -math.inf
-        I[i] = S[2, i]
+def neuron_VI(p, S, n):
+    """``(V, I)`` of neuron ``n``: ``V = -y'/y`` (``-inf`` at ``y = 0``, just reset), ``I = c``."""
+    return -S[1, n] / S[0, n] if S[0, n] != 0.0 else -math.inf, S[2, n]
 
 
 @jit
-def neuron_VI(p, S, n):
-    """``(V, I)`` of neuron ``n``: ``V = -y'/y`` (``-inf`` at ``y = 0``), as ``state_VI``."""
-    return -S[1, n] / S[0, n] if S[0, n] != 0.0 else -math.inf, S[2, n]
+def state_VI(p, S, V, I):
+    """Write every neuron's ``neuron_VI`` into ``V, I``."""
+    for i in range(S.shape[1]):
+        V[i], I[i] = neuron_VI(p, S, i)
 
 
 @jit

@@ -161,7 +161,7 @@ def interval_vjp(p, state, lamV, lamI, x, s, dt, m, flags, work):
     xx = x * x
     s2 = s * s
     s3 = s2 * s
-    y0_, yp0_, I0 = state[0], state[1], state[2]
+    I0 = state[2]
     n_long = 0  # neurons outside the short series' range: a count (an integer reduction
     for n in range(I0.shape[0]):  # vectorises; a floating-point max would run serially)
         n_long += abs(I0[n]) * s2 > Z_SHORT
@@ -169,7 +169,7 @@ def interval_vjp(p, state, lamV, lamI, x, s, dt, m, flags, work):
     n_flag = 0
     for n in range(I0.shape[0]):
         c = I0[n]
-        u0 = -yp0_[n] / y0_[n] if y0_[n] != 0.0 else -math.inf  # V0, as qif.neuron_VI
+        u0, _ = neuron_VI(p, state, n)  # V0
         z = -c * s2
         C, S, D = _css_series(z, short)
         y = C - u0 * s * S
