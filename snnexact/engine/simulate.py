@@ -124,7 +124,8 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
     V, I = np.empty(N), np.empty(N)
     n_log, n_spk, k, status, t_stop = event_loop(
         p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, np.empty_like(S),
-        np.zeros(N, np.bool_), np.empty(N), np.empty(N, np.int64), spike_t, spike_n, log_t, log_code, ckpt, K, V, I)
+        np.zeros(N, np.bool_), np.empty(N), np.empty(N, np.int64), spike_t, spike_n, log_t,
+        log_code, ckpt, K, V, I)
     # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
     # per K events of the unused spike budget)
     return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), V, I, log_t[:n_log].copy(),
