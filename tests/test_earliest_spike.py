@@ -53,10 +53,11 @@ def test_same_spike_as_computing_every_time(model, t_cur, last):
         t_end = t_cur + dt
         x, s = interface.interval_factors(p, dt)
         flags = np.zeros(N, np.bool_)
-        if interface.sweep(p, S, np.empty_like(S), flags, x, s) == 0:
+        n_flag = interface.sweep(p, S, np.empty_like(S), flags, x, s)
+        if n_flag == 0:
             continue
-        got = earliest_spike(p, S, flags, np.empty(N), np.empty(N, np.int64), t_cur, t_end,
-                              last)
+        got = earliest_spike(p, S, flags, n_flag, np.empty(N), np.empty(N, np.int64), t_cur,
+                             t_end, last)
         want = every_time(p, S, flags, t_cur, t_end, last)
         assert got == want, (dt, got, want)
         picked += want[1] >= 0

@@ -38,6 +38,7 @@ def verb_calls(p):
         ("state_VI", (S, np.empty(N), np.empty(N))), ("interval_factors", (0.01,)),
         ("sweep", (S, np.empty_like(S), flags, x, s)),
         ("exact_end", (S, np.empty_like(S), 0, x, s)), ("spike_key", (S, 0, 0.01)),
+        ("event_flow", (S, np.empty_like(S), flags, x, s, 1, rng.normal(size=(N, N)))),
         ("key_dt", (0.5,)), ("key_gap_dt", (0.25, 0.5)),
         ("reset_neuron", (S.copy(), 0)), ("add_current", (S.copy(), lam())),
         ("interval_vjp", (S, lam(), lam(), x, s, 0.001, -1, flags, np.empty(N))),
@@ -93,5 +94,5 @@ def test_no_leaf_kernel_returns_an_array(tmp_path):
                          text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     found = int(run.stdout.strip().splitlines()[-1].split(":")[1])
-    assert found >= 9  # event_loop, flow_all, apply_event, replay, copy_state, reverse_loop,
-    # two sums, the QIF sweep
+    assert found >= 9  # event_loop, earliest_spike, add_input_event, replay, copy_state,
+    # reverse_loop, two sums, the QIF sweep

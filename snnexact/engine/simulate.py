@@ -9,7 +9,8 @@ layer ``l + 1``. Within a layer one event loop serves feed-forward and recurrent
 3. the earliest exact spike time of the flagged neurons (if any) becomes an event (each costs
    a cheap key; only keys within rounding of the smallest cost the exact time:
    ``earliest_spike``): every neuron is flowed to it exactly, the spiking neuron is reset, and
-   its recurrent weights are added; then the search repeats from that time;
+   its recurrent weights are added (the model's ``event_flow``, one pass for LIF); then the
+   sweep and the search repeat from that time;
 4. otherwise the sweep's end states are committed and the input weights are added.
 
 Tie rules: inputs with equal time stamps form one event; a network spike at the time of an
@@ -50,27 +51,10 @@ class SpikeBudgetWarning(RuntimeWarning):
 # Built from the neuron-model interface (neurons/interface.py): each compiles once per model.
 
 @leaf
-def flow_all(p, S, out, flags, dt):
-    """Every neuron of ``S`` flowed exactly by ``dt`` (no spike strictly inside) into ``out``."""
-    x, s = model.interval_factors(p, dt)
-    if model.sweep(p, S, out, flags, x, s) > 0:
-        for n in range(S.shape[1]):
-            if flags[n]:
-                model.exact_end(p, S, out, n, x, s)
-
-
-@leaf
-def apply_event(p, S, code, in_offsets, in_units, WT, RT):
-    """The jump of event ``code``: a spike of neuron ``code >= 0`` (reset, recurrent weights) or
-    input event ``-1 - code`` (the summed weight columns of its units)."""
-    if code >= 0:
-        model.reset_neuron(p, S, code)
-        if RT.shape[0] > 0:
-            model.add_current(p, S, RT[code])
-    else:
-        k = -1 - code
-        for j in range(in_offsets[k], in_offsets[k + 1]):
-            model.add_current(p, S, WT[in_units[j]])
+def add_input_event(p, S, k, in_offsets, in_units, WT):
+    """The jump of input event ``k``: the weight columns of its units, added in order."""
+    for j in range(in_offsets[k], in_offsets[k + 1]):
+        model.add_current(p, S, WT[in_units[j]])
 
 
 @leaf
@@ -81,8 +65,11 @@ def replay(p, states, flags, log_t, log_code, a, b, t_start, in_offsets, in_unit
     t_cur = t_start
     for e in range(a, b):
         j = e - a
-        flow_all(p, states[j], states[j + 1], flags, log_t[e] - t_cur)
-        apply_event(p, states[j + 1], log_code[e], in_offsets, in_units, WT, RT)
+        x, s = model.interval_factors(p, log_t[e] - t_cur)
+        code = log_code[e]
+        model.event_flow(p, states[j], states[j + 1], flags, x, s, code, RT)
+        if code < 0:
+            add_input_event(p, states[j + 1], -1 - code, in_offsets, in_units, WT)
         t_cur = log_t[e]
 
 
@@ -138,7 +125,7 @@ TIE_WINDOW = 2.0 ** -44
 
 
 @leaf
-def earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
+def earliest_spike(p, S, flags, n_flag, keys, which, t_cur, t_end, last):
     """``(time, neuron)`` of the earliest spike among the flagged neurons inside the interval
     ending at ``t_end`` (at ``t_end`` itself only if it is not ``T``), ties to the lowest index;
     ``(inf, -1)`` if none. Each flagged neuron costs its ``spike_key`` (which may stop looking
@@ -158,6 +145,8 @@ def earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
             keys[m] = k
             m += 1
             k_best = min(k_best, k)
+            if m == n_flag:
+                break
     t_best = math.inf
     who = -1
     if k_best == math.inf:
@@ -177,10 +166,9 @@ def earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
 def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, flags, keys,
                which, spike_t, spike_n, log_t, log_code, ckpt, K, V, I):
     """The event loop of ``run_layer`` on its buffers (``S, out, flags, keys, which``: scratch):
-    writes the
-    spikes (at most ``spike_t.size``, the budget), the log and a checkpoint every ``K`` events,
-    and the final ``V, I``; returns ``(events logged, spikes, input events processed, status,
-    stop time)``, status 1 if the budget ran out (at the stop time)."""
+    writes the spikes (at most ``spike_t.size``, the budget), the log and a checkpoint every
+    ``K`` events, and the final ``V, I``; returns ``(events logged, spikes, input events
+    processed, status, stop time)``, status 1 if the budget ran out (at the stop time)."""
     model.init_state(p, V0, I0, S)
     N = S.shape[1]
     E = ev_times.shape[0]
@@ -192,15 +180,16 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
     t_cur = 0.0
     t_stop = T
     k = 0
+    last = E == 0
+    t_end = T if last else ev_times[0]
+    x, s = model.interval_factors(p, t_end)
+    n_flag = model.sweep(p, S, out, flags, x, s)
     while True:
-        last = k >= E
-        t_end = T if last else ev_times[k]
-        x, s = model.interval_factors(p, t_end - t_cur)
-        n_flag = model.sweep(p, S, out, flags, x, s)
+        # S: the state at t_cur; out: its tentative flow to t_end, n_flag neurons flagged
         t_best = math.inf
         who = -1
         if n_flag > 0:
-            t_best, who = earliest_spike(p, S, flags, keys, which, t_cur, t_end, last)
+            t_best, who = earliest_spike(p, S, flags, n_flag, keys, which, t_cur, t_end, last)
             if who < 0:
                 for i in range(n_flag):
                     model.exact_end(p, S, out, which[i], x, s)
@@ -209,8 +198,11 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
                 status = 1
                 t_stop = t_best
                 break
-            flow_all(p, S, out, flags, t_best - t_cur)
+            x1, s1 = model.interval_factors(p, t_best - t_cur)
+            x, s = model.interval_factors(p, t_end - t_best)
+            model.event_flow(p, S, out, flags, x1, s1, who, RT)
             S, out = out, S
+            n_flag = model.sweep(p, S, out, flags, x, s)
             spike_t[n_spk] = t_best
             spike_n[n_spk] = who
             n_spk += 1
@@ -221,14 +213,19 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
             t_cur = t_end
             if last:
                 break
+            add_input_event(p, S, k, ev_offsets, ev_units, WT)
             code = -1 - k
             k += 1
-        apply_event(p, S, code, ev_offsets, ev_units, WT, RT)  # one call site: one compilation
         log_t[n_log] = t_cur
         log_code[n_log] = code
         n_log += 1
         if n_log % K == 0:
             copy_state(ckpt[n_log // K], S)
+        if code < 0:
+            last = k >= E
+            t_end = T if last else ev_times[k]
+            x, s = model.interval_factors(p, t_end - t_cur)
+            n_flag = model.sweep(p, S, out, flags, x, s)
     model.state_VI(p, S, V, I)
     return n_log, n_spk, k, status, t_stop
 

@@ -138,6 +138,14 @@ def sweep(p, S, out, flags, x, s):
 
 
 @_verb
+def event_flow(p, S, out, flags, x, s, m, RT):
+    """Exact flow of every neuron of ``S`` over the interval of factors ``(x, s)`` (no spike
+    strictly inside) into ``out``; then, for ``m >= 0``, the spike of neuron ``m`` that ends
+    it: its reset and the recurrent jump ``RT[m]`` (if ``RT`` has rows). ``flags``:
+    scratch."""
+
+
+@_verb
 def exact_end(p, S, out, n, x, s):
     """Exact end state of the flagged neuron ``n`` that does not spike inside the interval."""
 

@@ -158,8 +158,18 @@ def _spike_s(V0, I0, theta):
 
 @jit
 def interval_factors(p, dt):
-    """``x = exp(-dt/tau)`` and ``s = 1 - x`` (the sweep uses ``x``)."""
-    return math.exp(-dt / p.tau), -math.expm1(-dt / p.tau)
+    """``x = exp(-dt/tau)`` and ``s = 1 - x`` (rounded; no LIF verb uses ``s``)."""
+    x = math.exp(-dt / p.tau)
+    return x, 1.0 - x
+
+
+@jit
+def _tentative(V, I, x, xx, theta):
+    """``(V, I)`` flowed by ``x`` and the flag of ``sweep``."""
+    b = V + I
+    Ve = b * x - I * xx
+    f = (Ve >= theta) | ((I > 0.0) & (b > 2.0 * I * x) & (b < 2.0 * I) & (b * b >= 4.0 * I * theta))
+    return Ve, I * xx, f
 
 
 @jit
@@ -175,16 +185,37 @@ def sweep(p, S, out, flags, x, s):
     V_, I_, Vo, Io = S[0], S[1], out[0], out[1]  # 1-D row views: contiguous, SIMD-friendly
     n_flag = 0
     for n in range(S.shape[1]):
-        V = V_[n]
-        I = I_[n]
-        b = V + I
-        Ve = b * x - I * xx
+        Ve, Ie, f = _tentative(V_[n], I_[n], x, xx, theta)
         Vo[n] = Ve
-        Io[n] = I * xx
-        f = (Ve >= theta) | ((I > 0.0) & (b > 2.0 * I * x) & (b < 2.0 * I) & (b * b >= 4.0 * I * theta))
+        Io[n] = Ie
         flags[n] = f
         n_flag += f
     return n_flag
+
+
+@jit
+def event_flow(p, S, out, flags, x, s, m, RT):
+    """Exact flow of every neuron by ``x`` into ``out`` (no spike strictly inside); then, for
+    ``m >= 0``, the spike of neuron ``m``: its reset and the recurrent jump ``RT[m]`` (if ``RT``
+    has rows)."""
+    xx = x * x
+    V_, I_, Vo, Io = S[0], S[1], out[0], out[1]
+    N = S.shape[1]
+    if m >= 0 and RT.shape[0] > 0:
+        r = RT[m]
+        for n in range(N):
+            V = V_[n]
+            I = I_[n]
+            Vo[n] = (V + I) * x - I * xx
+            Io[n] = I * xx + r[n]
+    else:
+        for n in range(N):
+            V = V_[n]
+            I = I_[n]
+            Vo[n] = (V + I) * x - I * xx
+            Io[n] = I * xx
+    if m >= 0:
+        Vo[m] = 0.0
 
 
 @jit
