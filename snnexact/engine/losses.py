@@ -304,7 +304,7 @@ class MaxVoltageReadout:
         dW = np.zeros_like(sp.W)
         dtimes = np.zeros(sp.times.size)
         _max_vjp(g, sp.times, sp.units, self._event_times, self._offsets, sp.W, sp.tau,
-                 self.argmax_piece, self.argmax_kind, self._xloc, dW, dtimes)
+                 self.argmax_piece, self.argmax_kind, self._xloc, dW, dtimes, np.empty(sp.n))
         return ReadoutGradient(dW, dtimes)
 
 
@@ -383,10 +383,32 @@ def _max_forward(ev_t, offsets, units, W, tau, T, logits, piece, kind, xloc, t_m
             I[o] = c * x_end * x_end
 
 
+# spikes per anchor of the decay factors that the outputs of the max readout's vjp share
+DECAY_BLOCK = 32
+
+
 @jit
-def _max_vjp(g, times, units, ev_t, offsets, W, tau, piece, kind, xloc, dW, dtimes):
-    """Accumulate g_o * dlogit_o / d(W, times) for every output (see the module docstring)."""
+def _max_vjp(g, times, units, ev_t, offsets, W, tau, piece, kind, xloc, dW, dtimes, shared):
+    """Accumulate g_o * dlogit_o / d(W, times) for every output (see the module docstring).
+
+    The decay ``e = x* exp(-(tau_k - t_j) / tau)`` of spike ``j`` at output ``o``'s argmax is
+    split at the last spike ``a_b`` of each full block of ``DECAY_BLOCK`` spikes, as
+    ``x* exp(-(tau_k - a_b) / tau) * exp(-(a_b - t_j) / tau)``; the second factor, the same for
+    every output, is computed once (into ``shared``). Both exponents are <= 0 (no overflow); the
+    product differs from the direct form by the rounding of the time differences (relative
+    ``~ ulp(t) / tau``, as the direct form's own), and the spikes after the last full block
+    below ``o``'s argmax keep the direct form. One exponential per spike and one per block and
+    output, instead of one per spike and output."""
     n_out = W.shape[0]
+    B = DECAY_BLOCK
+    n_shared = 0  # spikes in full blocks below the latest argmax
+    for o in range(n_out):
+        if kind[o] != 0 and g[o] != 0.0:
+            n_shared = max(n_shared, offsets[piece[o] + 1] - offsets[piece[o] + 1] % B)
+    for b0 in range(0, n_shared, B):
+        a = times[b0 + B - 1]
+        for j in range(b0, b0 + B):
+            shared[j] = math.exp(-(a - times[j]) / tau)
     for o in range(n_out):
         go = g[o]
         if kind[o] == 0 or go == 0.0:
@@ -395,12 +417,19 @@ def _max_vjp(g, times, units, ev_t, offsets, W, tau, piece, kind, xloc, dW, dtim
         tk = ev_t[k]
         xl = xloc[o]
         stop = offsets[k + 1]
+        full = stop - stop % B
         moving = offsets[k] if kind[o] == 1 else stop   # spikes at the argmax event
         slope = 0.0                                      # u'(t*^-) for ARGMAX_EVENT
+        c = 0.0
         for j in range(stop):
+            if j < full:
+                if j % B == 0:
+                    c = xl * math.exp(-(tk - times[j + B - 1]) / tau)
+                e = c * shared[j]                        # x of spike j at t*
+            else:
+                e = xl * math.exp(-(tk - times[j]) / tau)
             i = units[j]
             w = W[o, i]
-            e = xl * math.exp(-(tk - times[j]) / tau)    # x of spike j at t*
             dW[o, i] += go * (e - e * e)                 # k(t* - t_j)
             if j < moving:
                 kp = e * (2.0 * e - 1.0) / tau           # k'(t* - t_j)
