@@ -1,6 +1,5 @@
 """Trainer: bitwise determinism across workers and backends, exact resume after kill -9,
 atomic checkpoints, config handling, optimisers."""
-from functools import reduce
 import json
 import os
 import signal
@@ -16,8 +15,7 @@ from snnexact.training import checkpoint, optim
 from snnexact.interfaces.commands import CHECKPOINT_SIGNAL_ENV
 from snnexact.training.config import TrainConfig, load_config
 from snnexact.data.splits import load_splits
-from snnexact.training.train import (ChunkJob, build_network, gather, initial_params,
-                                     loss_config, merge_chunks, run_chunk, train)
+from snnexact.training.train import train
 
 TINY = dict(hidden=(6,), epochs=2, batch_size=16, max_samples=48, chunk_size=4, lr=1e-2, w_mean=1.0,
             w_std=0.75)
@@ -71,24 +69,6 @@ def _next_checkpoint(proc, signal_file, timeout=300):
         time.sleep(0.01)
     epoch, batch = map(int, signal_file.read_text().split())
     return epoch, batch
-
-
-@pytest.mark.parametrize("model", ["lif", "qif"])
-def test_a_chunk_split_by_work_stealing_equals_the_whole_chunk(tiny_splits, model):
-    """The first k samples of a chunk (what a worker ran before the caller claimed the rest)
-    merged with the single samples after them equals the chunk run whole, bit for bit."""
-    cfg = TrainConfig(**TINY, model=model)
-    train_set, _, _, n_in, n_out = tiny_splits
-    net = build_network(cfg, n_in, n_out)
-    job = ChunkJob(net, initial_params(cfg, net), cfg.T, loss_config(cfg), cfg.max_spikes, True)
-    samples = gather(train_set, range(7), None, cfg, 0)
-    whole = run_chunk((job, samples))
-    for k in (0, 3, 6):
-        parts = [run_chunk((job, samples[j:j + 1])) for j in range(k, len(samples))]
-        merged = reduce(merge_chunks, parts, run_chunk((job, samples), lambda j: j < k))
-        assert merged[0] == whole[0]
-        assert _params_bytes(merged[1]) == _params_bytes(whole[1])
-        assert [r.loss for r in merged[2]] == [r.loss for r in whole[2]]
 
 
 def test_resume_after_kill_gives_the_uninterrupted_result(tmp_path, tiny_splits):

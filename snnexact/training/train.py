@@ -2,9 +2,7 @@
 
 Per batch, the samples are cut into fixed chunks of ``chunk_size`` (independent of the number of
 workers); each chunk sums its samples' gradients in sample order, and the chunk sums are added in
-chunk order. The result is therefore bitwise identical for any ``n_jobs`` and backend. A caller
-done with its own chunks takes samples from the end of a worker's chunk (``parallel.py``);
-``merge_chunks`` appends their results to the worker's, which is the same sum in the same order. All
+chunk order. The result is therefore bitwise identical for any ``n_jobs`` and backend. All
 randomness (initialisation, shuffling, augmentation) is drawn from generators keyed by
 ``(seed, purpose, epoch, sample)``, so a run resumed from a checkpoint continues exactly.
 """
@@ -68,12 +66,10 @@ class SampleRecord(NamedTuple):
     hidden_counts: list
 
 
-def run_chunk(args, claim=None):
+def run_chunk(args):
     """``(loss sum, grads, records)`` of one ``(ChunkJob, samples)`` pair: losses and gradients
     (a ``Params``, ``None`` without ``want_grad``) summed in sample order, and one
-    ``SampleRecord`` per sample; ``samples`` is a list of ``(times, units, label)``. With
-    ``claim``, only the samples before the first ``j`` with ``claim(j)`` False (the executor's
-    work stealing; ``merge_chunks`` appends the rest)."""
+    ``SampleRecord`` per sample; ``samples`` is a list of ``(times, units, label)``."""
     job, samples = args
     p, net = job.params, job.network
     W, R = list(p.W), list(p.R)
@@ -84,9 +80,7 @@ def run_chunk(args, claim=None):
     total_grad = p.map(lambda a: np.zeros(a.shape[::-1]).T) if job.want_grad else None
     total = 0.0
     records = []
-    for j, (times, units, label) in enumerate(samples):
-        if claim is not None and not claim(j):
-            break
+    for times, units, label in samples:
         value, grads, ev = sample_value_and_grad(net, W, R, times, units, label, job.T,
                                                  job.loss_cfg, job.want_grad, input_grads=False,
                                                  max_spikes=job.max_spikes, on_budget="ignore",
@@ -103,17 +97,6 @@ def run_chunk(args, claim=None):
     if total_grad is not None:
         total_grad = total_grad.map(np.ascontiguousarray)
     return total, total_grad, records
-
-
-def merge_chunks(a, b):
-    """The ``run_chunk`` result ``a`` of some samples followed by the result ``b`` of the next
-    ones: the sums added (into ``a``'s arrays) and the records appended. ``b``'s sums start from
-    zero, so this equals running the samples as one chunk, bit for bit."""
-    total, grads, records = a
-    if grads is not None:
-        for t, g in zip(grads.named().values(), b[1].named().values()):
-            t += g
-    return total + b[0], grads, records + b[2]
 
 
 def _accumulate(total, grads, ev):
@@ -148,7 +131,7 @@ def evaluate_split(run, network, params, split, cfg):
     """Loss, accuracies (with/without pseudospikes), hidden activity of ``params`` on ``split``."""
     job = ChunkJob(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, False)
     samples = gather(split, range(len(split)), None, cfg, 0)
-    results = run(run_chunk, [(job, c) for c in chunks(samples, cfg.chunk_size)], merge_chunks)
+    results = run(run_chunk, [(job, c) for c in chunks(samples, cfg.chunk_size)])
     return summarise([r for res in results for r in res[2]], network)
 
 
@@ -278,7 +261,7 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, log=None, on_c
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 job = ChunkJob(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, True)
                 parts = chunks(gather(train_set, idx, aug, cfg, epoch), cfg.chunk_size)
-                results = run(run_chunk, [(job, c) for c in parts], merge_chunks)
+                results = run(run_chunk, [(job, c) for c in parts])
                 grads = _reduce(results, len(idx))
                 norms.append({k: float(np.linalg.norm(g)) for k, g in grads.named().items()})
                 optim.clip_by_global_norm(grads, cfg.clip_norm)
