@@ -164,12 +164,18 @@ def interval_factors(p, dt):
 
 
 @jit
+def _flow_x(V, I, x, xx):
+    """``flow`` by the shared factors ``x`` and ``xx = x^2``: ``((V + I) x - I x^2, I x^2)``."""
+    return (V + I) * x - I * xx, I * xx
+
+
+@jit
 def _tentative(V, I, x, xx, theta):
     """``(V, I)`` flowed by ``x`` and the flag of ``sweep``."""
     b = V + I
-    Ve = b * x - I * xx
+    Ve, Ie = _flow_x(V, I, x, xx)
     f = (Ve >= theta) | ((I > 0.0) & (b > 2.0 * I * x) & (b < 2.0 * I) & (b * b >= 4.0 * I * theta))
-    return Ve, I * xx, f
+    return Ve, Ie, f
 
 
 @jit
@@ -204,16 +210,11 @@ def event_flow(p, S, out, flags, x, s, m, RT):
     if m >= 0 and RT.shape[0] > 0:
         r = RT[m]
         for n in range(N):
-            V = V_[n]
-            I = I_[n]
-            Vo[n] = (V + I) * x - I * xx
-            Io[n] = I * xx + r[n]
-    else:
+            Vo[n], I = _flow_x(V_[n], I_[n], x, xx)
+            Io[n] = I + r[n]
+    else:  # a loop of its own: no branch inside, so both vectorise
         for n in range(N):
-            V = V_[n]
-            I = I_[n]
-            Vo[n] = (V + I) * x - I * xx
-            Io[n] = I * xx
+            Vo[n], Io[n] = _flow_x(V_[n], I_[n], x, xx)
     if m >= 0:
         Vo[m] = 0.0
 
