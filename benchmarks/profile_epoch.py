@@ -54,9 +54,11 @@ def profile_epoch(model, n_jobs, splits, data_dir):
     """One epoch under cProfile, with the wall time of each ``run`` call of the trainer (one per
     batch: dispatch, the chunks, transfer, waiting) and, for n_jobs = 1, of each chunk."""
     import contextlib
+    import snnexact.training.batches as batches
     import snnexact.training.train as tr
+    from snnexact.training.parallel import Runner
     chunk_seconds, run_seconds = [], []
-    inner_chunk, inner_executor = tr.run_chunk, tr.executor
+    inner_chunk, inner_executor = batches.run_chunk, tr.executor
 
     def timed_chunk(args):
         t0 = time.perf_counter()
@@ -73,10 +75,10 @@ def profile_epoch(model, n_jobs, splits, data_dir):
                 if items:  # evaluation of the empty validation and test splits: not timed
                     run_seconds.append(time.perf_counter() - t0)
                 return out
-            yield timed_run
+            yield Runner(timed_run, run.n_jobs, run.claims)
 
-    if n_jobs == 1:
-        tr.run_chunk = timed_chunk
+    if n_jobs == 1:  # the trainer's warm-up calls it by its own name
+        batches.run_chunk = tr.run_chunk = timed_chunk
     tr.executor = timed_executor
     prof = cProfile.Profile()
     cpu0 = os.times()
@@ -86,7 +88,8 @@ def profile_epoch(model, n_jobs, splits, data_dir):
         prof.disable()
         cpu1 = os.times()
     finally:
-        tr.run_chunk, tr.executor = inner_chunk, inner_executor
+        batches.run_chunk = tr.run_chunk = inner_chunk
+        tr.executor = inner_executor
     stats = pstats.Stats(prof)
     n_chunks = -(-len(splits[0]) // 16)
     warm_chunks = chunk_seconds[:len(chunk_seconds) - n_chunks]  # the warm-up comes first
@@ -136,8 +139,9 @@ def gil_share(model, splits, data_dir):
             patched.append((module, name, getattr(module, name)))
             setattr(module, name, timed(getattr(module, name)))
     try:
+        import snnexact.training.batches as batches
         import snnexact.training.train as tr
-        inner, first = tr.run_chunk, [True]
+        inner, first = batches.run_chunk, [True]
 
         def reset_after_warm_up(args):  # train's warm-up chunk runs before its clock starts
             out = inner(args)
@@ -145,11 +149,11 @@ def gil_share(model, splits, data_dir):
                 first[0] = False
                 inside[0] = 0.0
             return out
-        tr.run_chunk = reset_after_warm_up
+        batches.run_chunk = tr.run_chunk = reset_after_warm_up
         try:
             seconds, _ = wl.time_epoch(model, 1, splits, data_dir)
         finally:
-            tr.run_chunk = inner
+            batches.run_chunk = tr.run_chunk = inner
     finally:
         for module, name, fn in patched:
             setattr(module, name, fn)

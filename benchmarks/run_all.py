@@ -13,8 +13,10 @@ Measures and prints, for each model:
 2. the tracemalloc peak of one ``value_and_grad`` call on that sample;
 3. the training pass of one epoch of a 700-128(recurrent)-10 network on FSDD-SHD's training
    split (``--data-dir``) with ``snnexact.training.train.train``, for n_jobs = 1 and 2 (loky
-   processes, the default backend, and threads), the parallel efficiency t1 / (2 t2) of each,
-   and whether the parameters after the epoch are bitwise equal for all three; the same for
+   processes, the default backend, and threads), each configuration run ``--epoch-rounds``
+   times in turn (the machine's speed drifts by several per cent within minutes): the medians,
+   the parallel efficiency t1 / (2 t2) of the medians (and of each round), and whether the
+   parameters after the epoch are bitwise equal for all runs; the same for
    LIF at about QIF's hidden activity (``lif_at_qif_activity``, ``w_mean = 0.03`` kicks: at
    the default initialisation most LIF samples run into the spike budget, see
    ``workload.py``);
@@ -31,6 +33,7 @@ a seeded synthetic stand-in replaces the sample and the training split (the outp
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +56,8 @@ def parse_args(argv=None):
     p.add_argument("--skip-cold-start", action="store_true",
                    help="leave out the cold-start subprocesses (their figures are null)")
     p.add_argument("--repeats", type=int, default=None, help="timed calls per figure (default 30)")
+    p.add_argument("--epoch-rounds", type=int, default=None,
+                   help="times each epoch configuration runs, in turn (default 3; --quick: 1)")
     p.add_argument("--max-samples", type=int, default=None,
                    help="training samples for the epoch (default: all; --quick: 64)")
     p.add_argument("--data-file", default=wl.TEST_FILE, help="file of the one-sample figures")
@@ -63,10 +68,14 @@ def parse_args(argv=None):
     a = p.parse_args(argv)
     if a.repeats is None:
         a.repeats = 5 if a.quick else 30
+    if a.epoch_rounds is None:
+        a.epoch_rounds = 1 if a.quick else 3
     if a.max_samples is None and a.quick:
         a.max_samples = 64
     if a.repeats < 1:
         p.error("--repeats must be >= 1")
+    if a.epoch_rounds < 1:
+        p.error("--epoch-rounds must be >= 1")
     return a
 
 
@@ -93,20 +102,28 @@ def sample_figures(model, times, units, repeats, seed, np):
             "output_spikes": int(res.layers[1].n_spikes), "status": int(res.status)}
 
 
-def epoch_figures(model, splits, data_dir, w_mean=None):
-    """Figure 3 for ``model``: the training pass of one epoch per n_jobs, and the efficiency."""
-    out, finals = {}, {}
-    for n_jobs in EPOCH_N_JOBS:
-        seconds, finals[n_jobs] = wl.time_epoch(model, n_jobs, splits, data_dir, w_mean=w_mean)
-        out[f"n_jobs_{n_jobs}_s"] = seconds
-    seconds, finals["threads"] = wl.time_epoch(model, 2, splits, data_dir, backend="threads",
-                                               w_mean=w_mean)
-    out["n_jobs_2_threads_s"] = seconds
-    t1, t2 = out["n_jobs_1_s"], out["n_jobs_2_s"]
+def epoch_figures(model, splits, data_dir, w_mean=None, rounds=3):
+    """Figure 3 for ``model``: the training pass of one epoch per configuration (n_jobs = 1,
+    n_jobs = 2 with loky processes, n_jobs = 2 with threads), run ``rounds`` times in turn; the
+    medians, the efficiencies of the medians, and every round's times."""
+    configs = {"n_jobs_1_s": (1, "loky"), "n_jobs_2_s": (2, "loky"),
+               "n_jobs_2_threads_s": (2, "threads")}
+    times, finals = {key: [] for key in configs}, set()
+    for _ in range(rounds):
+        for key, (n_jobs, backend) in configs.items():
+            seconds, final = wl.time_epoch(model, n_jobs, splits, data_dir, backend=backend,
+                                           w_mean=w_mean)
+            times[key].append(seconds)
+            finals.add(final)
+    out = {key: statistics.median(ts) for key, ts in times.items()}
+    out["rounds"] = times
+    t1, t2, t2_threads = out["n_jobs_1_s"], out["n_jobs_2_s"], out["n_jobs_2_threads_s"]
     out["efficiency"] = t1 / (2 * t2)
-    out["efficiency_threads"] = t1 / (2 * seconds)
+    out["efficiency_threads"] = t1 / (2 * t2_threads)
+    out["efficiency_per_round"] = [a / (2 * b) for a, b in zip(times["n_jobs_1_s"],
+                                                                times["n_jobs_2_s"])]
     out["ms_per_sample_n_jobs_1"] = 1e3 * t1 / len(splits[0])
-    out["bitwise_identical"] = len(set(finals.values())) == 1
+    out["bitwise_identical"] = len(finals) == 1
     return out
 
 
@@ -166,7 +183,8 @@ def main(argv=None):
            "workload": {"sample": sample_desc, "sizes": [wl.N_IN, wl.N_HID, wl.N_OUT],
                         "recurrent": True, "tau_m_s": wl.TAU_M, "T_s": wl.T, "label": LABEL,
                         "init_seed": args.seed, "weight_scales": wl.SCALES,
-                        "repeats": args.repeats, "epoch_data": epoch_desc,
+                        "repeats": args.repeats, "epoch_rounds": args.epoch_rounds,
+                        "epoch_data": epoch_desc,
                         "epoch_sizes": [wl.N_IN, wl.N_HID, splits[4]],
                         "epoch_training_samples": len(splits[0]),
                         "quick": args.quick},
@@ -184,11 +202,13 @@ def main(argv=None):
               f"{s['hidden_spikes']}/{s['output_spikes']} hidden/output spikes", flush=True)
     for key, model, w_mean in (*((m, m, None) for m in wl.MODELS),
                                ("lif_at_qif_activity", "lif", wl.LIF_MATCHED_W_MEAN)):
-        e = out["epoch"][key] = epoch_figures(model, splits, data_dir, w_mean)
-        print(f"{key}: epoch n_jobs=1 {e['n_jobs_1_s']:.2f} s, n_jobs=2 {e['n_jobs_2_s']:.2f} s, "
-              f"efficiency {e['efficiency']:.1%}; threads, n_jobs=2 {e['n_jobs_2_threads_s']:.2f}"
-              f" s, efficiency {e['efficiency_threads']:.1%}; bitwise identical: "
-              f"{e['bitwise_identical']}", flush=True)
+        e = out["epoch"][key] = epoch_figures(model, splits, data_dir, w_mean, args.epoch_rounds)
+        per_round = ", ".join(f"{x:.1%}" for x in e["efficiency_per_round"])
+        print(f"{key} (medians of {args.epoch_rounds}): epoch n_jobs=1 {e['n_jobs_1_s']:.2f} s, "
+              f"n_jobs=2 {e['n_jobs_2_s']:.2f} s, efficiency {e['efficiency']:.1%} (per round "
+              f"{per_round}); threads, n_jobs=2 {e['n_jobs_2_threads_s']:.2f} s, efficiency "
+              f"{e['efficiency_threads']:.1%}; bitwise identical: {e['bitwise_identical']}",
+              flush=True)
     if not args.skip_cold_start:
         c = out["cold_start"] = cold_start(data_file, args.sample)
         for key in ("empty_cache", "filled_cache"):

@@ -10,7 +10,7 @@ SAMPLE_KEYS = {"forward_median_ms", "forward_min_ms", "value_and_grad_median_ms"
                "value_and_grad_min_ms", "value_and_grad_peak_mb", "events", "hidden_spikes",
                "output_spikes", "status"}
 EPOCH_KEYS = {"n_jobs_1_s", "n_jobs_2_s", "efficiency", "n_jobs_2_threads_s", "efficiency_threads",
-              "ms_per_sample_n_jobs_1",
+              "ms_per_sample_n_jobs_1", "rounds", "efficiency_per_round",
               "bitwise_identical"}
 MACHINE_KEYS = {"cpu", "n_cpus", "platform", "python", "numpy", "numba", "git_commit",
                 "snnexact_package"}
@@ -20,6 +20,7 @@ def test_run_all_quick_synthetic_writes_every_figure(tmp_path):
     out = tmp_path / "perf.json"
     run = subprocess.run([sys.executable, str(RUN_ALL), "--quick", "--synthetic",
                           "--skip-cold-start", "--repeats", "1", "--max-samples", "8",
+                          "--epoch-rounds", "2",
                           "--json", str(out)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert "SYNTHETIC" in run.stdout
@@ -34,4 +35,5 @@ def test_run_all_quick_synthetic_writes_every_figure(tmp_path):
     for key in ("lif", "qif", "lif_at_qif_activity"):
         assert EPOCH_KEYS <= set(res["epoch"][key])
         assert res["epoch"][key]["bitwise_identical"] is True
+        assert all(len(ts) == 2 for ts in res["epoch"][key]["rounds"].values())
     assert set(res["cold_start"]) == {"empty_cache", "filled_cache"}

@@ -256,3 +256,34 @@ def test_training_on_shd_layout_files(tmp_path):
     assert all(t.max(initial=0) < 1.0 and u.max(initial=0) < 70 for t, u in zip(tr.times, tr.units))
     _, params, hist = train(cfg, tmp_path / "run", progress=False, splits=(tr, va, te, n_in, n_out))
     assert params.W[0].shape == (5, 70) and len(hist) == 1 and "test_acc" in hist[0]
+
+
+@pytest.mark.parametrize("kind", optim.OPTIMISERS)
+def test_optimiser_step_matches_the_numpy_formulas_bitwise(kind):
+    """The compiled update equals the module docstring's formulas written as NumPy array
+    expressions, bit for bit, over several steps (C- and Fortran-ordered arrays)."""
+    from snnexact.engine.network import Params
+    rng = np.random.default_rng(5)
+    shapes = [(7, 5), (5, 3)]
+    p = Params((rng.normal(size=shapes[0]), np.asfortranarray(rng.normal(size=shapes[1]))),
+               (rng.normal(size=(5, 5)), None))
+    assert not p.W[1].flags.c_contiguous
+    expect = p.copy()
+    state, m, v = optim.init_state(p), [], []
+    for a in optim._pairs(expect):
+        m.append(np.zeros_like(a[0]))
+        v.append(np.zeros_like(a[0]))
+    b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.01
+    for t in range(1, 6):
+        g = p.map(lambda a: rng.normal(size=a.shape) * 10.0 ** rng.integers(-8, 3))
+        optim.apply(kind, p, g, state, lr)
+        c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+        for k, ((e,), (gg,)) in enumerate(zip(optim._pairs(expect), optim._pairs(g))):
+            m[k] = b1 * m[k] + (1.0 - b1) * gg
+            d = gg - m[k]
+            v[k] = b2 * v[k] + ((1.0 - b2) * d * d + eps if kind == "adabelief"
+                                else (1.0 - b2) * gg * gg)
+            e -= lr * (m[k] / c1) / (np.sqrt(v[k] / c2) + eps)
+    assert _params_bytes(p) == _params_bytes(expect)
+    assert all(np.array_equal(a, b) for (a, b) in zip(
+        [x for (x,) in optim._pairs(state.m)] + [x for (x,) in optim._pairs(state.v)], m + v))

@@ -6,24 +6,23 @@ chunk order. The result is therefore bitwise identical for any ``n_jobs`` and ba
 randomness (initialisation, shuffling, augmentation) is drawn from generators keyed by
 ``(seed, purpose, epoch, sample)``, so a run resumed from a checkpoint continues exactly.
 """
-from dataclasses import dataclass
 import json
 import math
 import os
 from pathlib import Path
 import time
-from typing import NamedTuple
 import warnings
 
 import numpy as np
 
 from snnexact.training import checkpoint, optim
 from snnexact.data.splits import augmentation, load_splits
-from snnexact.engine.gradients import LossConfig, sample_value_and_grad, simulated_layers
-from snnexact.engine.network import Network, Params
+from snnexact.engine.gradients import LossConfig, simulated_layers
+from snnexact.engine.network import Network
 from snnexact.engine.neurons import neuron_from_config
+from snnexact.training.batches import ChunkJob, run_chunk, run_chunks
 from snnexact.training.parallel import executor
-from snnexact.engine.simulate import SpikeBudgetWarning, transposed_weights
+from snnexact.engine.simulate import SpikeBudgetWarning
 
 CHECKPOINT = "checkpoint.npz"
 METRICS = "metrics.jsonl"
@@ -41,73 +40,6 @@ def loss_config(cfg):
                       pseudo=cfg.pseudo, window=cfg.window, silence_reg=cfg.silence_reg,
                       rate_reg=cfg.rate_reg, rate_lower=cfg.rate_lower,
                       rate_upper=math.inf if cfg.rate_upper is None else cfg.rate_upper)
-
-
-@dataclass(frozen=True)
-class ChunkJob:
-    """What a worker needs for one chunk of samples (picklable, small apart from the weights)."""
-
-    network: Network
-    params: Params
-    T: float
-    loss_cfg: LossConfig
-    max_spikes: object
-    want_grad: bool
-
-
-class SampleRecord(NamedTuple):
-    """What ``run_chunk`` reports per sample (``hidden_counts``: spikes per hidden neuron)."""
-
-    loss: float
-    prediction: int
-    prediction_no_pseudo: int
-    label: int
-    status: int
-    hidden_counts: list
-
-
-def run_chunk(args):
-    """``(loss sum, grads, records)`` of one ``(ChunkJob, samples)`` pair: losses and gradients
-    (a ``Params``, ``None`` without ``want_grad``) summed in sample order, and one
-    ``SampleRecord`` per sample; ``samples`` is a list of ``(times, units, label)``."""
-    job, samples = args
-    p, net = job.params, job.network
-    W, R = list(p.W), list(p.R)
-    init = net.initial_state(p, simulated_layers(net, job.loss_cfg.readout))
-    transposed = transposed_weights(net, W, R)  # once per chunk, not per sample
-    # summed in the gradients' own layout (transposed views: a contiguous add per sample),
-    # returned in C order
-    total_grad = p.map(lambda a: np.zeros(a.shape[::-1]).T) if job.want_grad else None
-    total = 0.0
-    records = []
-    for times, units, label in samples:
-        value, grads, ev = sample_value_and_grad(net, W, R, times, units, label, job.T,
-                                                 job.loss_cfg, job.want_grad, input_grads=False,
-                                                 max_spikes=job.max_spikes, on_budget="ignore",
-                                                 initial_state=init, transposed=transposed)
-        total += value
-        if job.want_grad:
-            _accumulate(total_grad, grads, ev)
-        layers = ev.simulation.layers
-        hidden = layers[:len(net.sizes) - 2]
-        counts = [np.bincount(L.units, minlength=net.sizes[l + 1])
-                  for l, L in enumerate(hidden)]
-        records.append(SampleRecord(value, ev.prediction, ev.prediction_no_pseudo, label,
-                                    ev.simulation.status, counts))
-    if total_grad is not None:
-        total_grad = total_grad.map(np.ascontiguousarray)
-    return total, total_grad, records
-
-
-def _accumulate(total, grads, ev):
-    """``total += grads`` in place, with dL/dV0 from the evaluation's initial-state gradients."""
-    for group in ("W", "R"):
-        for t, g in zip(total.arrays(group), grads.arrays(group)):
-            if t is not None:
-                t += g
-    for l, t in enumerate(total.arrays("V0")):
-        if t is not None:
-            t += ev.initial_state_grads[l][0]
 
 
 def chunks(items, size):
@@ -131,7 +63,7 @@ def evaluate_split(run, network, params, split, cfg):
     """Loss, accuracies (with/without pseudospikes), hidden activity of ``params`` on ``split``."""
     job = ChunkJob(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, False)
     samples = gather(split, range(len(split)), None, cfg, 0)
-    results = run(run_chunk, [(job, c) for c in chunks(samples, cfg.chunk_size)])
+    results = run_chunks(run, job, chunks(samples, cfg.chunk_size))
     return summarise([r for res in results for r in res[2]], network)
 
 
@@ -175,8 +107,9 @@ def check_output_dir(path, what="--out"):
 
 def warm_up(run, network, split, cfg, log=None):
     """Compile (or load from Numba's cache) every kernel a training step uses, in every worker
-    (one one-sample task per worker, as far as the backend spreads them), before the clock of
-    the first epoch starts; returns the seconds it took (worker start-up included)."""
+    (one one-sample task per worker, as far as the backend spreads them) and the optimiser's in
+    the caller, before the clock of the first epoch starts; returns the seconds it took (worker
+    start-up included)."""
     if len(split) == 0:
         return 0.0
     if log is not None:
@@ -186,6 +119,7 @@ def warm_up(run, network, split, cfg, log=None):
     params = network.init_params(0)
     job = ChunkJob(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, True)
     run(run_chunk, [(job, gather(split, [0], None, cfg, 0))] * max(1, cfg.n_jobs))
+    optim.apply(cfg.optimiser, params, optim.zeros_like(params), optim.init_state(params), 0.0)
     seconds = time.perf_counter() - t0
     if log is not None:
         log(f"kernels ready in {seconds:.1f} s")
@@ -261,7 +195,7 @@ def train(cfg, out_dir, resume=False, progress=True, splits=None, log=None, on_c
                 idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 job = ChunkJob(network, params, cfg.T, loss_config(cfg), cfg.max_spikes, True)
                 parts = chunks(gather(train_set, idx, aug, cfg, epoch), cfg.chunk_size)
-                results = run(run_chunk, [(job, c) for c in parts])
+                results = run_chunks(run, job, parts)
                 grads = _reduce(results, len(idx))
                 norms.append({k: float(np.linalg.norm(g)) for k, g in grads.named().items()})
                 optim.clip_by_global_norm(grads, cfg.clip_norm)
