@@ -9,9 +9,10 @@ always its last ones, so the owner's running sum followed by the stolen samples 
 chunk's sum in sample order: bitwise the same whoever computed what.
 
 ``ThreadClaims`` serves threads of one process (a ``threading.Lock``); ``FileClaims`` serves
-processes (the table is a memory-mapped file, its lock a POSIX record lock on that file). Both
-pickle by reference: threads share the object, processes reopen the file by its path.
+processes (the table is a memory-mapped file, its lock a POSIX record lock on that file, so the
+process backend needs a POSIX system); a worker process reopens it by its path.
 """
+import contextlib
 import mmap
 import os
 import threading
@@ -23,7 +24,8 @@ NOT_FOUND = (-1, -1)
 
 class _Table:
     """The claims on a table ``t`` of ``2 * n_chunks`` int64: ``t[2c]`` front, ``t[2c+1]``
-    back. Subclasses provide ``_locked()`` (a context manager) and ``_table()``."""
+    back. Subclasses provide ``_locked()``, a context manager that holds the lock and yields
+    the table."""
 
     def next_of(self, chunk):
         """The owner's next sample of ``chunk``, or -1 when the rest is claimed."""
@@ -68,8 +70,10 @@ class ThreadClaims(_Table):
         with self._lock:
             self._t = _fresh(lengths)
 
+    @contextlib.contextmanager
     def _locked(self):
-        return _Held(self._lock, lambda: self._t)
+        with self._lock:
+            yield self._t
 
 
 class FileClaims(_Table):
@@ -97,8 +101,17 @@ class FileClaims(_Table):
         whole[1:1 + t.size] = t
         del whole
 
+    @contextlib.contextmanager
     def _locked(self):
-        return _FileHeld(self)
+        import fcntl  # POSIX only; imported here so that threads work everywhere
+        fcntl.lockf(self._fd, fcntl.LOCK_EX)
+        whole = None
+        try:
+            whole = self._whole()
+            yield whole[1:1 + 2 * int(whole[0])]
+        finally:
+            whole = None  # no view of the mapping may outlive the lock (a remap needs none)
+            fcntl.lockf(self._fd, fcntl.LOCK_UN)
 
     def _whole(self):
         """The file as int64 (remapped first if it grew)."""
@@ -133,32 +146,3 @@ def _fresh(lengths):
     t = np.zeros(2 * len(lengths), np.int64)
     t[1::2] = np.asarray(lengths, np.int64) - 1
     return t
-
-
-class _Held:
-    def __init__(self, lock, table):
-        self._lock, self._table = lock, table
-
-    def __enter__(self):
-        self._lock.acquire()
-        return self._table()
-
-    def __exit__(self, *exc):
-        self._lock.release()
-
-
-class _FileHeld:
-    def __init__(self, claims):
-        self._claims = claims
-
-    def __enter__(self):
-        import fcntl  # POSIX only; imported here so that threads work everywhere
-        fcntl.lockf(self._claims._fd, fcntl.LOCK_EX)
-        whole = self._claims._whole()
-        self._t = whole[1:1 + 2 * int(whole[0])]
-        return self._t
-
-    def __exit__(self, *exc):
-        import fcntl
-        del self._t  # no view may outlive the lock (a remap needs none)
-        fcntl.lockf(self._claims._fd, fcntl.LOCK_UN)
