@@ -96,11 +96,11 @@ def test_assembled_steals_equal_one_chunk_at_a_time_bitwise(model):
     job, chunks = _job(model), _chunks([4, 5])
     first = ThreadClaims()
     first.reset([4, 5])
-    first._t[2:4] = [2, 4]                    # chunk 1: samples 0 and 1 claimed by party 1
+    assert first.pick(1, 2) == (1, 0) and first.next_of(1) == 1   # party 1 has samples 0, 1
     zero = run_party((job, chunks, first, 0, 2))
     second = ThreadClaims()
-    second.reset([4, 2])                      # chunk 0 done by party 0, chunk 1 up to sample 1
-    second._t[0:2] = [4, 3]
+    second.reset([4, 2])                      # as party 1 saw it: chunk 1 ends after sample 1
+    assert second.pick(0, 2) == (0, 0) and [second.next_of(0) for _ in range(3)] == [1, 2, 3]
     one = run_party((job, chunks, second, 1, 2))
     assert sorted(zero[0]) == [0] and [(c, i) for c, i, _ in zero[1]] == [(1, 4), (1, 3), (1, 2)]
     assert sorted(one[0]) == [1] and len(one[0][1].records) == 2 and not one[1]

@@ -269,21 +269,20 @@ def test_optimiser_step_matches_the_numpy_formulas_bitwise(kind):
                (rng.normal(size=(5, 5)), None))
     assert not p.W[1].flags.c_contiguous
     expect = p.copy()
-    state, m, v = optim.init_state(p), [], []
-    for a in optim._pairs(expect):
-        m.append(np.zeros_like(a[0]))
-        v.append(np.zeros_like(a[0]))
+    state = optim.init_state(p)
+    m = {k: np.zeros_like(a) for k, a in p.named().items()}
+    v = {k: np.zeros_like(a) for k, a in p.named().items()}
     b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.01
     for t in range(1, 6):
         g = p.map(lambda a: rng.normal(size=a.shape) * 10.0 ** rng.integers(-8, 3))
         optim.apply(kind, p, g, state, lr)
         c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t
-        for k, ((e,), (gg,)) in enumerate(zip(optim._pairs(expect), optim._pairs(g))):
+        for k, gg in g.named().items():
             m[k] = b1 * m[k] + (1.0 - b1) * gg
             d = gg - m[k]
             v[k] = b2 * v[k] + ((1.0 - b2) * d * d + eps if kind == "adabelief"
                                 else (1.0 - b2) * gg * gg)
-            e -= lr * (m[k] / c1) / (np.sqrt(v[k] / c2) + eps)
+            expect.named()[k][...] -= lr * (m[k] / c1) / (np.sqrt(v[k] / c2) + eps)
     assert _params_bytes(p) == _params_bytes(expect)
-    assert all(np.array_equal(a, b) for (a, b) in zip(
-        [x for (x,) in optim._pairs(state.m)] + [x for (x,) in optim._pairs(state.v)], m + v))
+    assert all(np.array_equal(state.m.named()[k], m[k]) and np.array_equal(state.v.named()[k], v[k])
+               for k in m)
