@@ -151,3 +151,19 @@ def test_run_chunks_equals_one_chunk_at_a_time(backend, want_grad):
     with executor(backend, 2) as run:
         for _ in range(2):
             assert _bits(run_chunks(run, job, chunks)) == _bits(expect)
+
+
+def test_a_split_goes_in_groups_of_chunks_and_stays_bitwise():
+    """Evaluation hands ``run_chunks`` a whole split: it makes one balanced call per
+    ``CHUNKS_PER_PARTY * n_jobs`` chunks (every party receives all samples of a call)."""
+    from snnexact.training.parallel import Runner
+    job, chunks = _job(LIF, want_grad=False), _chunks([2] * 11, seed=2)
+    expect = [run_chunk((job, c)) for c in chunks]
+    groups = []
+    with executor("threads", 2) as run:
+        def counted(fn, items):
+            groups.append(len(items[0][1]))
+            return run(fn, items)
+        got = run_chunks(Runner(counted, run.n_jobs, run.claims), job, chunks)
+    assert _bits(got) == _bits(expect)
+    assert groups == [2 * batches.CHUNKS_PER_PARTY, 11 - 2 * batches.CHUNKS_PER_PARTY]

@@ -20,6 +20,9 @@ from snnexact.engine.gradients import LossConfig, sample_value_and_grad, simulat
 from snnexact.engine.network import Network, Params
 from snnexact.engine.simulate import transposed_weights
 
+# chunks per party in one balanced call (what bounds the samples sent to every worker at once)
+CHUNKS_PER_PARTY = 4
+
 
 @dataclass(frozen=True)
 class ChunkJob:
@@ -155,11 +158,19 @@ def assemble(chunks, parties):
 def run_chunks(run, job, chunks):
     """``[run_chunk((job, c)) for c in chunks]`` on the executor ``run`` (see
     ``training/parallel.py``): balanced through its claim table when it has one and more than
-    one party, one task per chunk otherwise."""
+    one party, one task per chunk otherwise.
+
+    Every party receives all the samples of a call (it may steal any of them), so the chunks go
+    in groups of at most ``CHUNKS_PER_PARTY * n_parties`` per call: a training batch is one
+    call, while a whole split (evaluation) does not go to every worker at once."""
     claims = getattr(run, "claims", None)
     n_parties = getattr(run, "n_jobs", 1)
     if claims is None or n_parties < 2 or len(chunks) == 0:
         return run(run_chunk, [(job, c) for c in chunks])
-    claims.reset([len(c) for c in chunks])
-    parties = run(run_party, [(job, chunks, claims, k, n_parties) for k in range(n_parties)])
-    return assemble(chunks, parties)
+    size = CHUNKS_PER_PARTY * n_parties
+    results = []
+    for group in (chunks[i:i + size] for i in range(0, len(chunks), size)):
+        claims.reset([len(c) for c in group])
+        parties = run(run_party, [(job, group, claims, k, n_parties) for k in range(n_parties)])
+        results += assemble(group, parties)
+    return results

@@ -44,6 +44,7 @@ from snnexact.training.claims import FileClaims, ThreadClaims
 
 PARENT_POLL_SECONDS = 0.5
 CONNECT_SECONDS = 120
+SHM_MIN_FREE_BYTES = 1 << 30
 # numerical libraries in a worker use one thread each: the workers already fill the cores
 THREAD_LIMIT_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                           "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -154,9 +155,9 @@ def _connections(pool, n_workers):
     """``(channels, claims)``: a ``Channel`` to each of the pool's ``n_workers`` processes,
     each running ``_serve`` until the block ends (a Unix socket and two memory-mapped files per
     worker), and a ``FileClaims`` table, all in a private temporary folder (on ``/dev/shm``
-    where there is one); ``accept`` waits at most ``CONNECT_SECONDS`` for a worker."""
-    folder = tempfile.mkdtemp(prefix="snnexact_workers_",
-                              dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    where there is room: ``_memory_folder``); ``accept`` waits at most ``CONNECT_SECONDS`` for
+    a worker."""
+    folder = tempfile.mkdtemp(prefix="snnexact_workers_", dir=_memory_folder())
     path = os.path.join(folder, "socket")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     channels = []
@@ -186,6 +187,17 @@ def _connections(pool, n_workers):
         claims.close()
         server.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _memory_folder():
+    """``/dev/shm`` where it exists with at least ``SHM_MIN_FREE_BYTES`` free (a container's
+    is often 64 MB, too small for the messages of several workers), else ``None`` (the system's
+    temporary folder: the same mapped files, kept in the page cache)."""
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    return "/dev/shm" if st.f_bavail * st.f_frsize >= SHM_MIN_FREE_BYTES else None
 
 
 def _serve(path, out_path, in_path, parent_pid):
