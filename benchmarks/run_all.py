@@ -43,7 +43,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workload as wl  # noqa: E402
 
 LABEL = 0
-EPOCH_N_JOBS = (1, 2)
 
 
 def parse_args(argv=None):

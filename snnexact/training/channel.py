@@ -2,9 +2,9 @@
 
 A message is pickled with protocol 5: the arrays' buffers go out of band into a memory-mapped
 file of the sending direction (one copy in), the rest (small) through a connected socket, and the
-receiver copies the buffers out of its mapping (one copy out) before unpickling. A 1.8 MB training
-chunk through a plain pipe took about 2 ms from send to start, most of it the kernel moving the
-bytes through a small socket buffer in many wake-ups (docs/performance.md, issue 13, session 9).
+receiver copies the buffers out of its mapping (one copy out) before unpickling. With the whole
+message through the socket, a QIF training batch's worker started 2.8 ms into the batch; with the
+arrays in the mapped files, 1.3-2.0 ms (docs/performance.md, issue 13, session 9).
 
 Each direction's file is written only by its sender and grows on demand (the sender truncates
 it to a larger size, the receiver remaps when a message reaches past its mapping). The two

@@ -160,9 +160,9 @@ def _connections(pool, n_workers):
     folder = tempfile.mkdtemp(prefix="snnexact_workers_", dir=_memory_folder())
     path = os.path.join(folder, "socket")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    channels = []
-    claims = FileClaims(os.path.join(folder, "claims"))
+    channels, claims = [], None
     try:
+        claims = FileClaims(os.path.join(folder, "claims"))
         server.bind(path)
         server.listen(n_workers)
         server.settimeout(CONNECT_SECONDS)
@@ -184,7 +184,8 @@ def _connections(pool, n_workers):
     finally:
         for channel in channels:
             channel.close()
-        claims.close()
+        if claims is not None:
+            claims.close()
         server.close()
         shutil.rmtree(folder, ignore_errors=True)
 
