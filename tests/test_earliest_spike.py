@@ -41,10 +41,12 @@ def states_with_near_ties(model, rng, n_pairs=20):
 @pytest.mark.parametrize("model", list(MODELS))
 @pytest.mark.parametrize("t_cur", [0.0, 0.37, 0.9999])
 @pytest.mark.parametrize("last", [False, True])
-def test_same_spike_as_computing_every_time(model, t_cur, last):
+@pytest.mark.parametrize("drop", [0, 3])
+def test_same_spike_as_computing_every_time(model, t_cur, last, drop):
     p = MODELS[model].kernel
     rng = np.random.default_rng(4)
     V, I = states_with_near_ties(model, rng)
+    V, I = V[drop:], I[drop:]  # 40 or 37 neurons: the flag scan's words and its tail
     N = V.size
     S = np.empty((interface.state_rows(p), N))
     interface.init_state(p, V, I, S)
@@ -56,9 +58,25 @@ def test_same_spike_as_computing_every_time(model, t_cur, last):
         n_flag = interface.sweep(p, S, np.empty_like(S), flags, x, s)
         if n_flag == 0:
             continue
-        got = earliest_spike(p, S, flags, n_flag, np.empty(N), np.empty(N, np.int64), t_cur,
-                             t_end, last)
+        got = earliest_spike(p, S, flags, np.empty(N), np.empty(N, np.int64), t_cur, t_end,
+                             last)
         want = every_time(p, S, flags, t_cur, t_end, last)
         assert got == want, (dt, got, want)
         picked += want[1] >= 0
     assert picked >= 2  # the cases exercise spikes inside the interval, not only misses
+
+
+@pytest.mark.parametrize("N", [1, 7, 8, 9, 37, 128])
+def test_flagged_neurons_listed_in_index_order(N):
+    """``which`` lists the flagged neurons in index order (the event loop redoes their end
+    states): the scan reads the flags eight bytes at a time, then the tail one by one."""
+    p = MODELS["lif"].kernel
+    rng = np.random.default_rng(N)
+    S = np.empty((2, N))
+    interface.init_state(p, np.zeros(N), np.full(N, -1.0), S)  # no neuron fires
+    for density in (0.0, 0.1, 0.5, 1.0):
+        flags = rng.random(N) < density
+        which = np.full(N, -1, np.int64)
+        assert earliest_spike(p, S, flags, np.empty(N), which, 0.0, 0.01, False) == (math.inf, -1)
+        k = int(flags.sum())
+        assert np.array_equal(which[:k], np.flatnonzero(flags))

@@ -39,6 +39,7 @@ def verb_calls(p):
         ("sweep", (S, np.empty_like(S), flags, x, s)),
         ("exact_end", (S, np.empty_like(S), 0, x, s)), ("spike_key", (S, 0, 0.01)),
         ("event_flow", (S, np.empty_like(S), flags, x, s, 1, rng.normal(size=(N, N)))),
+        ("spike_sweep", (S.copy(), np.empty_like(S), flags, x, s, 1, rng.normal(size=(N, N)), x, s)),
         ("key_dt", (0.5,)), ("key_gap_dt", (0.25, 0.5)),
         ("reset_neuron", (S.copy(), 0)), ("add_current", (S.copy(), lam())),
         ("interval_vjp", (S, lam(), lam(), x, s, 0.001, -1, flags, np.empty(N))),

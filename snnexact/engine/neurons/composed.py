@@ -23,3 +23,11 @@ def event_flow(p, S, out, flags, x, s, m, RT):
         model.reset_neuron(p, out, m)
         if RT.shape[0] > 0:
             model.add_current(p, out, RT[m])
+
+
+@jit
+def spike_sweep(p, S, out, flags, x1, s1, m, RT, x, s):
+    """``event_flow`` of ``S`` by ``(x1, s1)`` with the spike of ``m`` into ``out``, then the
+    ``sweep`` of ``out`` by ``(x, s)`` into ``S``; returns the flag count."""
+    model.event_flow(p, S, out, flags, x1, s1, m, RT)
+    return model.sweep(p, out, S, flags, x, s)

@@ -146,6 +146,13 @@ def event_flow(p, S, out, flags, x, s, m, RT):
 
 
 @_verb
+def spike_sweep(p, S, out, flags, x1, s1, m, RT, x, s):
+    """The spike of neuron ``m`` that ends the interval of factors ``(x1, s1)`` (``event_flow``
+    of ``S`` into ``out``), then the ``sweep`` of that state over the rest of the interval,
+    factors ``(x, s)``, written over ``S``; returns the count of flagged neurons."""
+
+
+@_verb
 def exact_end(p, S, out, n, x, s):
     """Exact end state of the flagged neuron ``n`` that does not spike inside the interval."""
 

@@ -127,12 +127,7 @@ def flow(p, V0, I0, dt):
 @jit
 def next_spike_time(p, V0, I0):
     """Time until ``V`` first reaches ``theta`` from ``(V0, I0)``; ``inf`` if it never does."""
-    if V0 >= p.theta:
-        return 0.0
-    s = _spike_s(V0, I0, p.theta)
-    if s >= 1.0:
-        return math.inf
-    return -p.tau * math.log1p(-s)
+    return key_dt(p, spike_key_of(p, V0, I0))
 
 
 @jit
@@ -220,11 +215,53 @@ def event_flow(p, S, out, flags, x, s, m, RT):
 
 
 @jit
+def spike_sweep(p, S, out, flags, x1, s1, m, RT, x, s):
+    """``event_flow`` (the flow by ``x1``, the reset of ``m >= 0`` and its recurrent jump) into
+    ``out`` and ``sweep`` of that state by ``x`` over ``S`` in one pass: each neuron's new
+    state is swept while in registers. The reset neuron's sweep is redone after the pass (the
+    loop stays branch-free). The same operations as the two verbs, so the same bits."""
+    theta = p.theta
+    xx1 = x1 * x1
+    xx = x * x
+    V_, I_, Vo, Io = S[0], S[1], out[0], out[1]
+    N = S.shape[1]
+    n_flag = 0
+    if RT.shape[0] > 0:
+        r = RT[m]
+        for n in range(N):
+            V, I = _flow_x(V_[n], I_[n], x1, xx1)
+            I = I + r[n]
+            Vo[n] = V
+            Io[n] = I
+            V_[n], I_[n], f = _tentative(V, I, x, xx, theta)
+            flags[n] = f
+            n_flag += f
+    else:  # a loop of its own: no branch inside, so both vectorise
+        for n in range(N):
+            V, I = _flow_x(V_[n], I_[n], x1, xx1)
+            Vo[n] = V
+            Io[n] = I
+            V_[n], I_[n], f = _tentative(V, I, x, xx, theta)
+            flags[n] = f
+            n_flag += f
+    Vo[m] = 0.0
+    n_flag -= flags[m]
+    V_[m], I_[m], f = _tentative(0.0, Io[m], x, xx, theta)
+    flags[m] = f
+    return n_flag + f
+
+
+@jit
+def spike_key_of(p, V0, I0):
+    """``s* = 1 - x+`` of the next crossing from ``(V0, I0)`` (0 at or above threshold,
+    ``inf``: none); ``key_dt`` turns it into ``next_spike_time``'s value."""
+    return 0.0 if V0 >= p.theta else _spike_s(V0, I0, p.theta)
+
+
+@jit
 def spike_key(p, S, n, horizon):
-    """``s* = 1 - x+`` of neuron ``n``'s next crossing (0 at or above threshold, ``inf``: none);
-    ``key_dt`` turns it into ``next_spike_time``'s value."""
-    V0 = S[0, n]
-    return 0.0 if V0 >= p.theta else _spike_s(V0, S[1, n], p.theta)
+    """``spike_key_of`` neuron ``n``."""
+    return spike_key_of(p, S[0, n], S[1, n])
 
 
 @jit
