@@ -33,13 +33,15 @@ def replay_all(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, N):
     """Every checkpoint segment replayed once, as the backward pass does."""
     E = log_t.shape[0]
     states = np.empty((K + 1, ckpts.shape[1], N))
+    factors = np.empty((K + 1, 2))
     flags = np.zeros(N, np.bool_)
     for seg in range(E // K + 1):
         a = seg * K
         b = min(a + K, E)
         t_start = 0.0 if a == 0 else log_t[a - 1]
         copy_state(states[0], ckpts[seg])
-        replay(p, states, flags, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT)
+        replay(p, states, factors, flags, log_t, log_code, a, b, t_start, in_offsets, in_units,
+               WT, RT)
 
 
 def median_ms(fn, repeats):

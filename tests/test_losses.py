@@ -183,6 +183,23 @@ def test_integral_readout_matches_oracle(case):
     assert scaled_error(r.logits, ref, READOUT_RTOL, READOUT_ATOL).max(initial=0) <= 1.0
 
 
+@pytest.mark.parametrize("fn", [losses.max_voltage_readout, losses.integral_readout],
+                         ids=["max", "integral"])
+@given(case=cases())
+def test_unchecked_readout_equals_checked(fn, case):
+    """``check=False`` (the gradients' path, on a simulation's own spikes) skips only the
+    validation: the same logits and VJP, bit for bit, on valid float64/int64 arguments."""
+    t = np.asarray(case.times, np.float64)
+    u = np.asarray(case.units, np.int64)
+    W = np.asarray(case.W, np.float64)
+    a = fn(t, u, W, case.tau, case.T)
+    b = fn(t, u, W, case.tau, case.T, check=False)
+    g = np.linspace(-1.0, 1.0, W.shape[0])
+    assert np.array_equal(a.logits, b.logits)
+    va, vb = a.vjp(g), b.vjp(g)
+    assert np.array_equal(va.dW, vb.dW) and np.array_equal(va.dtimes, vb.dtimes)
+
+
 def test_readouts_match_oracle_on_quantised_times(rng):
     """SHD-like: float16 time stamps (many ties), more spikes, spikes past T."""
     times = np.sort(rng.uniform(0, 0.55, 80).astype(np.float16).astype(float))

@@ -43,15 +43,17 @@ def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T
     N = lamV.shape[0]
     reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
                  dWT, dRT, g_in, sensitivity, bool(want_g_in),
-                 np.empty((K + 1, *ckpts.shape[1:])), np.zeros(N, np.bool_), np.empty(N),
-                 np.zeros(N))
+                 np.empty((K + 1, *ckpts.shape[1:])), np.empty((K + 1, 2)), np.zeros(N, np.bool_),
+                 np.empty(N), np.zeros(N))
 
 
 @leaf
 def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
-                 dWT, dRT, g_in, sensitivity, want_g_in, seg_states, flags, work, pend):
+                 dWT, dRT, g_in, sensitivity, want_g_in, seg_states, seg_factors, flags, work,
+                 pend):
     """``backward_layer`` on its buffers: ``seg_states`` (K + 1, state rows, N) the states of a
-    segment, ``flags, work`` scratch, ``pend`` zeros."""
+    segment and ``seg_factors`` (K + 1, 2) its intervals' factors (both from the replay),
+    ``flags, work`` scratch, ``pend`` zeros."""
     N = lamV.shape[0]
     E = log_t.shape[0]
     recurrent = RT.shape[0] > 0
@@ -72,8 +74,8 @@ def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, 
         e_hi = E if seg == last_seg else b - 1
         states = seg_states
         copy_state(states[0], ckpts[seg])
-        replay(p, states, flags, log_t, log_code, a, e_hi, 0.0 if a == 0 else log_t[a - 1],
-               in_offsets, in_units, WT, RT)
+        replay(p, states, seg_factors, flags, log_t, log_code, a, e_hi,
+               0.0 if a == 0 else log_t[a - 1], in_offsets, in_units, WT, RT)
         for e in range(e_hi, a - 1, -1):
             # ---- interval e: from event e-1 (or 0) to event e (or T)
             t0 = 0.0 if e == 0 else log_t[e - 1]
@@ -81,7 +83,10 @@ def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, 
             m = log_code[e] if e < E else -1  # spiking neuron at the end, or -1
             j = e - a
             dt = t1 - t0
-            x, s = model.interval_factors(p, dt)
+            if e < e_hi:  # the replay computed this interval's factors
+                x, s = seg_factors[j, 0], seg_factors[j, 1]
+            else:
+                x, s = model.interval_factors(p, dt)
             g_dt = model.interval_vjp(p, states[j], lamV, lamI, x, s, dt, m, flags, work)
             pended = False
             Vm, Im = model.neuron_VI(p, states[j], m) if m >= 0 else (0.0, 0.0)

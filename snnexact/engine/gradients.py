@@ -315,8 +315,9 @@ def _readout(kind, times, units, W_out, tau, T, t_end):
     voltage (the integral of one PSP is ``tau / 2``); being linear in ``W``, that is the readout
     of ``W / tau``, with ``dL/dW`` scaled back."""
     if kind == "max_voltage":
-        return losses.max_voltage_readout(times, units, W_out, tau, t_end)
-    return _ScaledReadout(losses.integral_readout(times, units, W_out / tau, tau, T, t_end),
+        return losses.max_voltage_readout(times, units, W_out, tau, t_end, check=False)
+    return _ScaledReadout(losses.integral_readout(times, units, W_out / tau, tau, T, t_end,
+                                                  check=False),
                           1.0 / tau)
 
 

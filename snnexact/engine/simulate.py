@@ -60,14 +60,19 @@ def add_input_event(p, S, k, in_offsets, in_units, WT):
 
 
 @leaf
-def replay(p, states, flags, log_t, log_code, a, b, t_start, in_offsets, in_units, WT, RT):
+def replay(p, states, factors, flags, log_t, log_code, a, b, t_start, in_offsets, in_units, WT,
+           RT):
     """Recompute the layer states after events ``a..b-1`` with the forward's own operations, so
     they equal the forward's bit for bit: ``states[j]`` = the state after ``a + j`` events, from
-    ``states[0]`` (given: the state after ``a`` events, at ``t_start``). ``flags``: scratch."""
+    ``states[0]`` (given: the state after ``a`` events, at ``t_start``); ``factors[j]`` = the
+    ``interval_factors`` of the interval that ends at event ``a + j`` (the backward pass reuses
+    them). ``flags``: scratch."""
     t_cur = t_start
     for e in range(a, b):
         j = e - a
         x, s = model.interval_factors(p, log_t[e] - t_cur)
+        factors[j, 0] = x
+        factors[j, 1] = s
         code = log_code[e]
         model.event_flow(p, states[j], states[j + 1], flags, x, s, code, RT)
         if code < 0:
