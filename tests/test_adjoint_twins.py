@@ -184,3 +184,21 @@ def test_input_time_adjoint_of_every_model(lam):
         out = np.zeros(len(lam))
         interface.input_time_adjoint(neuron.kernel, lamV, lamI, out)
         assert_twin(out, twin.input_time_adjoint(lamV, lamI, _rhs(neuron.kernel)))
+
+
+@pytest.mark.parametrize("gap", [1e-4, 1.234e-6, 1e-7, 3e-9, 1e-10])
+def test_lif_spike_time_grad_of_an_imminent_spike(gap):
+    """A crossing a short time after the interval start (``V0 = theta - gap``): the spike-time
+    gradient against 40-digit arithmetic (``d dt*/dI0`` from ``x* s*``, where ``x* - x*^2``
+    from a rounded ``x*`` cancelled down to ``1e-16 / s*`` relative: up to 7e-10 here)."""
+    mpmath = pytest.importorskip("mpmath")
+    theta, V0, I0 = 1.0, 1.0 - gap, 3.0
+    with mpmath.workdps(40):
+        def dt_star(v, i):
+            b = v + i
+            return -TAU * mpmath.log((b + mpmath.sqrt(b * b - 4 * i * theta)) / (2 * i))
+        v, i = mpmath.mpf(V0), mpmath.mpf(I0)
+        want = (float(dt_star(v, i)), float(mpmath.diff(lambda a: dt_star(a, i), v)),
+                float(mpmath.diff(lambda c: dt_star(v, c), i)))
+    got = lif_adjoint.spike_time_grad(LIFKernel(TAU, theta), V0, I0)
+    assert got == pytest.approx(want, rel=1e-13, abs=0.0)

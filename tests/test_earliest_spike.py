@@ -8,7 +8,7 @@ import pytest
 
 import snnexact
 from snnexact.engine.neurons import interface
-from snnexact.engine.simulate import TIE_WINDOW, earliest_spike
+from snnexact.engine.simulate import TIE_WINDOW, earliest_spike, flag_buffers
 
 MODELS = {"lif": snnexact.LIF(0.02), "qif": snnexact.QIF(0.02),
           "general lif": snnexact.LIF(0.02, tau_s=0.007)}
@@ -54,12 +54,12 @@ def test_same_spike_as_computing_every_time(model, t_cur, last, drop):
     for dt in (1e-7, 1e-5, 1e-3, 0.05):
         t_end = t_cur + dt
         x, s = interface.interval_factors(p, dt)
-        flags = np.zeros(N, np.bool_)
+        flags, words = flag_buffers(N)
         n_flag = interface.sweep(p, S, np.empty_like(S), flags, x, s)
         if n_flag == 0:
             continue
-        got = earliest_spike(p, S, flags, np.empty(N), np.empty(N, np.int64), t_cur, t_end,
-                             last)
+        got = earliest_spike(p, S, flags, words, np.empty(N), np.empty(N, np.int64), t_cur,
+                             t_end, last)
         want = every_time(p, S, flags, t_cur, t_end, last)
         assert got == want, (dt, got, want)
         picked += want[1] >= 0
@@ -69,14 +69,16 @@ def test_same_spike_as_computing_every_time(model, t_cur, last, drop):
 @pytest.mark.parametrize("N", [1, 7, 8, 9, 37, 128])
 def test_flagged_neurons_listed_in_index_order(N):
     """``which`` lists the flagged neurons in index order (the event loop redoes their end
-    states): the scan reads the flags eight bytes at a time, then the tail one by one."""
+    states): the scan reads the flags eight bytes at a time, the last word padded."""
     p = MODELS["lif"].kernel
     rng = np.random.default_rng(N)
     S = np.empty((2, N))
     interface.init_state(p, np.zeros(N), np.full(N, -1.0), S)  # no neuron fires
-    for density in (0.0, 0.1, 0.5, 1.0):
-        flags = rng.random(N) < density
+    flags, words = flag_buffers(N)
+    for density in (0.0, 0.1, 0.5, 1.0, 0.3):
+        flags[:] = rng.random(N) < density
         which = np.full(N, -1, np.int64)
-        assert earliest_spike(p, S, flags, np.empty(N), which, 0.0, 0.01, False) == (math.inf, -1)
+        got = earliest_spike(p, S, flags, words, np.empty(N), which, 0.0, 0.01, False)
+        assert got == (math.inf, -1)
         k = int(flags.sum())
         assert np.array_equal(which[:k], np.flatnonzero(flags))

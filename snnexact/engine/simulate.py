@@ -8,9 +8,9 @@ layer ``l + 1``. Within a layer one event loop serves feed-forward and recurrent
    neurons that may spike inside the interval (the model's ``sweep``);
 3. the earliest exact spike time of the flagged neurons (if any) becomes an event (each costs
    a cheap key; only keys within rounding of the smallest cost the exact time:
-   ``earliest_spike``): every neuron is flowed to it exactly, the spiking neuron is reset, and
-   its recurrent weights are added (the model's ``event_flow``, one pass for LIF); then the
-   sweep and the search repeat from that time;
+   ``earliest_spike``): every neuron is flowed to it exactly, the spiking neuron is reset, its
+   recurrent weights are added and the sweep to ``t_end`` repeats from that time (the model's
+   ``spike_sweep``, one pass for LIF); then the search repeats;
 4. otherwise the sweep's end states are committed and the input weights are added.
 
 Tie rules: inputs with equal time stamps form one event; a network spike at the time of an
@@ -116,10 +116,10 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
     log_t, log_code = np.empty(max_log), np.empty(max_log, np.int64)
     ckpt = np.empty((max_log // K + 1, rows, N))
     V, I = np.empty(N), np.empty(N)
+    flags, words = flag_buffers(N)
     n_log, n_spk, k, status, t_stop = event_loop(
-        p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, np.empty_like(S),
-        np.zeros(N, np.bool_), np.empty(N), np.empty(N, np.int64), spike_t, spike_n, log_t,
-        log_code, ckpt, K, V, I)
+        p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, np.empty_like(S), flags, words,
+        np.empty(N), np.empty(N, np.int64), spike_t, spike_n, log_t, log_code, ckpt, K, V, I)
     # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
     # per K events of the unused spike budget)
     return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), V, I, log_t[:n_log].copy(),
@@ -128,40 +128,47 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
 
 LITTLE_ENDIAN = sys.byteorder == "little"  # the flag scan of ``earliest_spike`` reads words
 
+
+def flag_buffers(n):
+    """``(flags, words)``: ``n`` boolean flags (one byte each, what the sweeps write) and the
+    same memory as 64-bit words, padded with zero bytes, which ``earliest_spike`` scans eight
+    flags at a time (a loop over the bytes, with an unpredictable branch each, cost about a
+    tenth of the LIF event loop at the spike budget). Made in NumPy: a view inside a kernel
+    compiles for a third of a second."""
+    words = np.zeros((n + 7) // 8, np.uint64)
+    return words.view(np.bool_)[:n], words
+
 # Keys whose time gap to the earliest is below this fraction of the interval end may still
 # round to the same spike time; their times are computed (``earliest_spike``).
 TIE_WINDOW = 2.0 ** -44
 
 
 @leaf
-def earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
+def earliest_spike(p, S, flags, words, keys, which, t_cur, t_end, last):
     """``(time, neuron)`` of the earliest spike among the flagged neurons inside the interval
     ending at ``t_end`` (at ``t_end`` itself only if it is not ``T``), ties to the lowest index;
     ``(inf, -1)`` if none. Each flagged neuron costs its ``spike_key`` (which may stop looking
     beyond the interval plus the tie window); only those whose key lies within
     ``key_gap_dt <= TIE_WINDOW t_end`` of the smallest also cost ``key_dt`` (a logarithm). The
     others spike later by more than the rounding of any time up to ``t_end`` (a few ulps), so
-    the result is the one of computing every time. Writes the flagged neurons, in index order,
-    into ``which`` and their keys into ``keys`` (scratch)."""
+    the result is the one of computing every time. ``flags, words``: the two views of
+    ``flag_buffers``. Writes the flagged neurons, in index order, into ``which`` and their keys
+    into ``keys`` (scratch)."""
     window = TIE_WINDOW * t_end
     horizon = (t_end - t_cur) + window  # any spike later is later than t_end: not inside
-    N = S.shape[1]
-    # the flags eight at a time: a flag is one byte, 0 or 1, so each flagged neuron is one set
-    # bit of a little-endian word, found by its trailing zeros (a loop over the bytes with an
-    # unpredictable branch each cost about a tenth of the LIF event loop at the spike budget)
-    N8 = N - N % 8 if LITTLE_ENDIAN else 0
-    words = flags[:N8].view(np.uint64)
     m = 0
-    for i in range(N8 // 8):
+    for i in range(words.shape[0]):
         w = words[i]
-        while w != 0:
-            which[m] = 8 * i + (trailing_zeros(w) >> 3)
-            m += 1
-            w &= w - np.uint64(1)
-    for n in range(N8, N):
-        if flags[n]:
-            which[m] = n
-            m += 1
+        if LITTLE_ENDIAN:  # byte b of the word is flag 8 i + b, one set bit per flag
+            while w != 0:
+                which[m] = 8 * i + (trailing_zeros(w) >> 3)
+                m += 1
+                w &= w - np.uint64(1)
+        elif w != 0:
+            for n in range(8 * i, min(8 * i + 8, flags.shape[0])):
+                if flags[n]:
+                    which[m] = n
+                    m += 1
     k_best = math.inf
     for i in range(m):
         k = model.spike_key(p, S, which[i], horizon)
@@ -183,9 +190,10 @@ def earliest_spike(p, S, flags, keys, which, t_cur, t_end, last):
 
 
 @leaf
-def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, flags, keys,
+def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, flags, words, keys,
                which, spike_t, spike_n, log_t, log_code, ckpt, K, V, I):
-    """The event loop of ``run_layer`` on its buffers (``S, out, flags, keys, which``: scratch):
+    """The event loop of ``run_layer`` on its buffers (``S, out, flags, words, keys, which``:
+    scratch; ``flags, words`` from ``flag_buffers``):
     writes the spikes (at most ``spike_t.size``, the budget), the log and a checkpoint every
     ``K`` events, and the final ``V, I``; returns ``(events logged, spikes, input events
     processed, status, stop time)``, status 1 if the budget ran out (at the stop time)."""
@@ -199,7 +207,7 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
     status = 0
     t_cur = 0.0
     t_stop = T
-    k = 0
+    k = np.int64(0)  # not the literal 0: Numba would compile add_input_event for it too
     last = E == 0
     t_end = T if last else ev_times[0]
     x, s = model.interval_factors(p, t_end)
@@ -209,7 +217,7 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
         t_best = math.inf
         who = -1
         if n_flag > 0:
-            t_best, who = earliest_spike(p, S, flags, keys, which, t_cur, t_end, last)
+            t_best, who = earliest_spike(p, S, flags, words, keys, which, t_cur, t_end, last)
             if who < 0:
                 for i in range(n_flag):
                     model.exact_end(p, S, out, which[i], x, s)
