@@ -138,6 +138,7 @@ def flag_buffers(n):
     words = np.zeros((n + 7) // 8, np.uint64)
     return words.view(np.bool_)[:n], words
 
+
 # Keys whose time gap to the earliest is below this fraction of the interval end may still
 # round to the same spike time; their times are computed (``earliest_spike``).
 TIE_WINDOW = 2.0 ** -44

@@ -32,7 +32,7 @@ def flow_grad(p, V0, I0, dt):
 @jit
 def spike_time_grad(p, V0, I0):
     """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next threshold crossing (``inf, 0, 0`` if none).
-    ``x* = 1 - s*`` and ``x* - x*^2 = x* s*`` from the crossing's ``s*`` (``lif.spike_key``):
+    ``x* = 1 - s*`` and ``x* - x*^2 = x* s*`` from the crossing's ``s*`` (``lif.spike_key_of``):
     no cancellation in ``x* - x*^2`` for short intervals, and no logarithm and exponential
     round trip through ``dt*``."""
     s = spike_key_of(p, V0, I0)
