@@ -231,6 +231,8 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
             x, s = model.interval_factors(p, t_end - t_best)
             n_flag = model.spike_sweep(p, S, out, flags, x1, s1, who, RT, x, s)
             S, out = out, S
+            if n_flag < 0:  # the model's spike_sweep left the sweep to the loop
+                n_flag = model.sweep(p, S, out, flags, x, s)
             spike_t[n_spk] = t_best
             spike_n[n_spk] = who
             n_spk += 1

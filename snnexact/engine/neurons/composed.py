@@ -27,7 +27,8 @@ def event_flow(p, S, out, flags, x, s, m, RT):
 
 @jit
 def spike_sweep(p, S, out, flags, x1, s1, m, RT, x, s):
-    """``event_flow`` of ``S`` by ``(x1, s1)`` with the spike of ``m`` into ``out``, then the
-    ``sweep`` of ``out`` by ``(x, s)`` into ``S``; returns the flag count."""
+    """``event_flow`` of ``S`` by ``(x1, s1)`` with the spike of ``m`` into ``out`` only;
+    returns -1, so the caller sweeps ``out`` itself (a sweep compiled in here as well would
+    lengthen the cold start)."""
     model.event_flow(p, S, out, flags, x1, s1, m, RT)
-    return model.sweep(p, out, S, flags, x, s)
+    return -1

@@ -149,7 +149,9 @@ def event_flow(p, S, out, flags, x, s, m, RT):
 def spike_sweep(p, S, out, flags, x1, s1, m, RT, x, s):
     """The spike of neuron ``m`` that ends the interval of factors ``(x1, s1)`` (``event_flow``
     of ``S`` into ``out``), then the ``sweep`` of that state over the rest of the interval,
-    factors ``(x, s)``, written over ``S``; returns the count of flagged neurons."""
+    factors ``(x, s)``, written over ``S``; returns the count of flagged neurons. A model
+    without a fused version (``composed.py``) does only the ``event_flow`` and returns -1: the
+    event loop then sweeps."""
 
 
 @_verb
