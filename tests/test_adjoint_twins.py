@@ -69,7 +69,7 @@ def test_lif_interval_vjp(data, n, dt):
 @given(z=st.one_of(st.floats(-1, 1, **finite), st.floats(-60, 40, **finite)))
 def test_qif_css(z):
     """Series range (|z| <= 1/4), trigonometric range, both signs of z."""
-    assert_twin(qif_adjoint.css(z), twin.qif_css(z))
+    assert_twin(qif_adjoint.css.python_twin()(z), twin.qif_css(z))
 
 
 # c branches: c > 0, c = 0, c < 0 (|c| of order one, where the twin's G forms are accurate)
@@ -105,7 +105,7 @@ def test_qif_one_vjp(V0, I0, lv, li, frac, spiking):
         dt, lv = t_spike, 0.0
     else:
         dt = min(3.0, 0.9 * frac * t_spike)
-    assert_twin(qif_adjoint.one_vjp(QK, V0, I0, lv, li, dt, spiking),
+    assert_twin(qif_adjoint.one_vjp.python_twin()(QK, V0, I0, lv, li, dt, spiking),
                 twin.qif_one_vjp(V0, I0, lv, li, dt, TAU, spiking))
 
 

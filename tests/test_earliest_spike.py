@@ -8,7 +8,9 @@ import pytest
 
 import snnexact
 from snnexact.engine.neurons import interface
-from snnexact.engine.simulate import TIE_WINDOW, earliest_spike, flag_buffers
+from snnexact.engine.simulate import TIE_WINDOW, earliest_spike as _earliest_spike, flag_buffers
+
+earliest_spike = _earliest_spike.python_twin()  # an inner kernel: Python calls its twin
 
 MODELS = {"lif": snnexact.LIF(0.02), "qif": snnexact.QIF(0.02),
           "general lif": snnexact.LIF(0.02, tau_s=0.007)}

@@ -97,3 +97,14 @@ def test_no_leaf_kernel_returns_an_array(tmp_path):
     found = int(run.stdout.strip().splitlines()[-1].split(":")[1])
     assert found >= 9  # event_loop, earliest_spike, add_input_event, replay, copy_state,
     # reverse_loop, two sums, the QIF sweep
+
+
+def test_inner_kernel_refuses_python_calls_and_has_a_python_twin():
+    """An ``inner`` kernel has no CPython wrapper: a Python call raises ``TypeError`` naming it
+    (instead of jumping through the missing wrapper), and its ``python_twin`` runs the same
+    function (a sum of small integers is exact in any order: 1 + ... + 10 = 55)."""
+    from snnexact.engine.sums import ordered_total
+    a = np.arange(1.0, 11.0)
+    with pytest.raises(TypeError, match="sums.ordered_total runs only inside compiled kernels"):
+        ordered_total(a)
+    assert ordered_total.python_twin()(a) == 55.0

@@ -33,7 +33,7 @@ import warnings
 from numba.cpython.unsafe.numbers import trailing_zeros
 import numpy as np
 
-from snnexact.engine.jit import leaf
+from snnexact.engine.jit import inner, leaf
 from snnexact.engine.events import check_input, merge_ties
 from snnexact.engine.network import Network
 from snnexact.engine.neurons import interface as model
@@ -52,7 +52,7 @@ class SpikeBudgetWarning(RuntimeWarning):
 # ----------------------------------------------------------------------------- event maps
 # Built from the neuron-model interface (neurons/interface.py): each compiles once per model.
 
-@leaf
+@inner
 def add_input_event(p, S, k, in_offsets, in_units, WT):
     """The jump of input event ``k``: the weight columns of its units, added in order."""
     for j in range(in_offsets[k], in_offsets[k + 1]):
@@ -82,7 +82,7 @@ def replay(p, states, factors, flags, log_t, log_code, a, b, t_start, in_offsets
 
 # ----------------------------------------------------------------------------- event loop
 
-@leaf
+@inner
 def copy_state(dst, src):
     """``dst[:] = src`` as loops (a slice assignment would compile Numba's shape-error
     formatting: seconds of cold start)."""
@@ -144,7 +144,7 @@ def flag_buffers(n):
 TIE_WINDOW = 2.0 ** -44
 
 
-@leaf
+@inner
 def earliest_spike(p, S, flags, words, keys, which, t_cur, t_end, last):
     """``(time, neuron)`` of the earliest spike among the flagged neurons inside the interval
     ending at ``t_end`` (at ``t_end`` itself only if it is not ``T``), ties to the lowest index;

@@ -1,9 +1,9 @@
 """Reductions in a fixed order: four interleaved partial sums, so results are reproducible bit
 for bit (independent of how the loop is compiled) and the loops still vectorise."""
-from snnexact.engine.jit import jit, leaf
+from snnexact.engine.jit import inner
 
 
-@leaf
+@inner
 def ordered_total(a):
     """``sum_n a[n]`` in the fixed interleaved order of ``ordered_sum``."""
     n = a.shape[0]
@@ -19,7 +19,7 @@ def ordered_total(a):
     return (s0 + s1) + (s2 + s3)
 
 
-@leaf
+@inner
 def ordered_sum(a, b):
     """``sum_n a[n] b[n]`` with four interleaved partial sums: a fixed summation order (so
     results are reproducible bit for bit) that still lets the loop vectorise."""

@@ -1,10 +1,10 @@
 """Layer verbs composed of a model's other verbs, for the models without a fused version of
 their own (``register`` searches this module after the model's: a model's version wins)."""
-from snnexact.engine.jit import jit
+from snnexact.engine.jit import jit, leaf
 from snnexact.engine.neurons import interface as model
 
 
-@jit
+@leaf
 def flow_exact(p, S, out, flags, x, s):
     """Every neuron of ``S`` flowed exactly by ``(x, s)`` (no spike strictly inside) into
     ``out``."""

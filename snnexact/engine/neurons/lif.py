@@ -28,7 +28,8 @@ import math
 import numpy as np
 
 from snnexact.checks import finite_real, positive_real
-from snnexact.engine.jit import jit
+from snnexact.engine.jit import inner, jit
+from snnexact.engine.neurons import interface as model
 from snnexact.engine.neurons.lif_general import LIFGeneralKernel, psp_kernel, psp_peak_time
 from snnexact.engine.neurons.model import NeuronModel
 from snnexact.engine.neurons.log_keys import key_dt, key_gap_dt  # noqa: F401 (verbs)
@@ -127,7 +128,7 @@ def flow(p, V0, I0, dt):
 @jit
 def next_spike_time(p, V0, I0):
     """Time until ``V`` first reaches ``theta`` from ``(V0, I0)``; ``inf`` if it never does."""
-    return key_dt(p, spike_key_of(p, V0, I0))
+    return model.key_dt(p, spike_key_of(p, V0, I0))
 
 
 @jit
@@ -136,7 +137,7 @@ def reset(p, V):
     return 0.0
 
 
-@jit
+@inner
 def _spike_s(V0, I0, theta):
     """``s* = 1 - x+`` of the first crossing from ``V0 < theta``, or ``inf`` (no crossing ever)."""
     if I0 <= 0.0 or I0 <= V0:
@@ -158,13 +159,13 @@ def interval_factors(p, dt):
     return x, 1.0 - x
 
 
-@jit
+@inner
 def _flow_x(V, I, x, xx):
     """``flow`` by the shared factors ``x`` and ``xx = x^2``: ``((V + I) x - I x^2, I x^2)``."""
     return (V + I) * x - I * xx, I * xx
 
 
-@jit
+@inner
 def _tentative(V, I, x, xx, theta):
     """``(V, I)`` flowed by ``x`` and the flag of ``sweep``."""
     b = V + I
@@ -251,7 +252,7 @@ def spike_sweep(p, S, out, flags, x1, s1, m, RT, x, s):
     return n_flag + f
 
 
-@jit
+@inner
 def spike_key_of(p, V0, I0):
     """``s* = 1 - x+`` of the next crossing from ``(V0, I0)`` (0 at or above threshold,
     ``inf``: none); ``key_dt`` turns it into ``next_spike_time``'s value."""

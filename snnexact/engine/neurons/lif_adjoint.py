@@ -18,7 +18,7 @@ from snnexact.engine.jit import jit
 from snnexact.engine.neurons.synapse import input_time_adjoint  # noqa: F401 (a verb)
 from snnexact.engine.sums import ordered_total
 from snnexact.engine.neurons.lif import spike_key_of
-from snnexact.engine.neurons.log_keys import key_dt
+from snnexact.engine.neurons import interface as model
 
 
 @jit
@@ -40,7 +40,7 @@ def spike_time_grad(p, V0, I0):
         return s, 0.0, 0.0
     x = 1.0 - s
     vdot = (I0 * x * x - p.theta) / p.tau
-    return key_dt(p, s), -x / vdot, -(x * s) / vdot
+    return model.key_dt(p, s), -x / vdot, -(x * s) / vdot
 
 
 @jit

@@ -38,7 +38,8 @@ import math
 import numpy as np
 
 from snnexact.checks import positive_real
-from snnexact.engine.jit import jit, leaf
+from snnexact.engine.jit import inner, jit
+from snnexact.engine.neurons import interface as model
 from snnexact.engine.neurons.model import NeuronModel
 from snnexact.engine.neurons.log_keys import key_dt, key_gap_dt  # noqa: F401 (verbs)
 from snnexact.engine.neurons.synapse import jump  # noqa: F401 (a verb)
@@ -168,10 +169,10 @@ def neuron_VI(p, S, n):
 def state_VI(p, S, V, I):
     """Write every neuron's ``neuron_VI`` into ``V, I``."""
     for i in range(S.shape[1]):
-        V[i], I[i] = neuron_VI(p, S, i)
+        V[i], I[i] = model.neuron_VI(p, S, i)
 
 
-@jit
+@inner
 def series(z):
     """``C(z) = sum_k z^k/(2k)!`` and ``S(z) = sum_k z^k/(2k+1)!``, k <= 7 (Horner)."""
     C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320 + z * (
@@ -196,7 +197,7 @@ Z_SHORT = 2.0 ** -7
 Z_LONG = 2.25
 
 
-@jit
+@inner
 def series_short(z):
     """``C(z)``, ``S(z)`` with k <= 4 (exact to 2^-56 for ``|z| <= Z_SHORT``)."""
     C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320))))
@@ -204,7 +205,7 @@ def series_short(z):
     return C, Sz
 
 
-@jit
+@inner
 def series_long(z):
     """``C(z)``, ``S(z)`` with k <= 10 (exact to 2^-56 for ``|z| <= Z_LONG``)."""
     C = 1.0 + z * (1 / 2 + z * (1 / 24 + z * (1 / 720 + z * (1 / 40320 + z * (
@@ -246,7 +247,7 @@ def sweep(p, S, out, flags, x, s):
     return _sweep_level(S, out, flags, x, s, level)
 
 
-@leaf
+@inner
 def _sweep_level(S, out, flags, x, s, level):
     s2 = s * s
     zlim = Z_LONG if level == 2 else Z_SERIES_MAX

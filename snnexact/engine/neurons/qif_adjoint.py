@@ -27,11 +27,11 @@ import math
 
 import numpy as np
 
-from snnexact.engine.jit import jit
+from snnexact.engine.jit import inner, jit
 from snnexact.engine.neurons.synapse import input_time_adjoint  # noqa: F401 (a verb)
 from snnexact.engine.sums import ordered_total
-from snnexact.engine.neurons.qif import (Z_SERIES_MAX, Z_SHORT, neuron_VI, next_spike_time,
-                                         series, series_short)
+from snnexact.engine.neurons import interface as model
+from snnexact.engine.neurons.qif import Z_SERIES_MAX, Z_SHORT, series, series_short
 
 # A QIF neuron whose |voltage| exceeds this at the start of the interval that ends in its spike
 # fires within s ~ 1/V of the event before (a tie up to rounding); its spike-time gradient is
@@ -40,14 +40,14 @@ from snnexact.engine.neurons.qif import (Z_SERIES_MAX, Z_SHORT, neuron_VI, next_
 QIF_POLE_V = 1e8
 
 
-@jit
+@inner
 def css(z):
     """``C(z), S(z), D(z) = S'(z)``: series for small ``|z|``, else cos/sin or cosh/sinh."""
     C, S, D, k = css_scaled(z)
     return C / k, S / k, D / k
 
 
-@jit
+@inner
 def css_scaled(z):
     """``k C(z), k S(z), k D(z)`` and the factor ``k``: ``k = 1`` except for large ``z > 0``
     (cosh/sinh), where ``k = 1/cosh(sqrt z)`` keeps all three finite for any ``z`` (cosh
@@ -102,7 +102,7 @@ def flow_grad(p, V0, I0, dt):
 def spike_time_grad(p, V0, I0):
     """``(dt*, d(dt*)/dV0, d(dt*)/dI0)`` of the next blow-up (``inf, 0, 0`` if none)."""
     tau = p.tau
-    dt = next_spike_time(p, V0, I0)
+    dt = model.next_spike_time(p, V0, I0)
     if dt == math.inf:
         return dt, 0.0, 0.0
     s = -math.expm1(-dt / tau)
@@ -114,11 +114,11 @@ def spike_time_grad(p, V0, I0):
     return dt, dt_ds * ds_du0, dt_ds * ds_dc
 
 
-@jit
+@inner
 def one_vjp(p, V0, I0, lv, li, dt, spiking):
     """Exact pull-back of one neuron's adjoint over an interval: ``(lamV0, lamI0, g_dt)``."""
     tau = p.tau
-    V, I, dV_dV0, dV_dI0, dI_dI0 = flow_grad(p, V0, I0, dt)
+    V, I, dV_dV0, dV_dI0, dI_dI0 = model.flow_grad(p, V0, I0, dt)
     g = li * (-2.0 * I / tau)
     if spiking or lv == 0.0:
         # spiking: ends on the pole, its lamV is zero (reset) while F_V is infinite. lv = 0:
@@ -132,7 +132,7 @@ def one_vjp(p, V0, I0, lv, li, dt, spiking):
     return lv * dV_dV0, lv * dV_dI0 + li * dI_dI0, g
 
 
-@jit
+@inner
 def _css_series(z, short):
     """Series ``C, S, D`` with k <= 4 (``short``, exact to 2^-56 for ``|z| <= qif.Z_SHORT``:
     first omitted terms 8e-18, 7e-19, 3e-20) or k <= 7 (``|z| <= Z_SERIES_MAX``)."""
@@ -169,7 +169,7 @@ def interval_vjp(p, state, lamV, lamI, x, s, dt, m, flags, work):
     n_flag = 0
     for n in range(I0.shape[0]):
         c = I0[n]
-        u0, _ = neuron_VI(p, state, n)  # V0
+        u0, _ = model.neuron_VI(p, state, n)  # V0
         z = -c * s2
         C, S, D = _css_series(z, short)
         y = C - u0 * s * S
@@ -195,7 +195,7 @@ def interval_vjp(p, state, lamV, lamI, x, s, dt, m, flags, work):
     if n_flag:
         for n in range(I0.shape[0]):
             if flags[n]:
-                V0, _ = neuron_VI(p, state, n)
+                V0, _ = model.neuron_VI(p, state, n)
                 lv0, li0, gn = one_vjp(p, V0, I0[n], lamV[n], lamI[n], dt, n == m)
                 lamV[n] = lv0
                 lamI[n] = li0
