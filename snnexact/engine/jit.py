@@ -53,7 +53,8 @@ class InnerKernel(CPUDispatcher):
 
 def inner(fn):
     """``leaf``, for kernels called only from other kernels: no CPython wrapper."""
-    if numba.config.DISABLE_JIT:
+    if numba.config.DISABLE_JIT:  # plain Python, as numba.njit gives then
+        fn.python_twin = lambda: fn
         return fn
     options = {**LEAF_OPTIONS, "nopython": True, "no_cpython_wrapper": True}
     kernel = InnerKernel(py_func=fn, locals={}, targetoptions=options)
