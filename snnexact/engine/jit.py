@@ -11,7 +11,7 @@ cold start pays for: a C-callable one (for passing functions as values), which n
 kernels Python calls need. Kernels that only other kernels call are ``inner``: no CPython
 wrapper. Numba compiles a verb of the model interface once per set of caller flags, so the verbs
 that inner kernels call also share one compilation with the verbs that other verbs call. Both
-together shortened the cold start by about a sixth (docs/performance.md, issue 13, session 11).
+together shortened the cold start by 14-16 % (docs/performance.md, issue 13, session 11).
 """
 import numba
 from numba.core.registry import CPUDispatcher
