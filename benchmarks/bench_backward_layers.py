@@ -39,7 +39,7 @@ def replay_all(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, N):
         a = seg * K
         b = min(a + K, E)
         t_start = 0.0 if a == 0 else log_t[a - 1]
-        copy_state.python_twin()(states[0], ckpts[seg])
+        copy_state(states[0], ckpts[seg])
         replay(p, states, factors, flags, log_t, log_code, a, b, t_start, in_offsets, in_units,
                WT, RT)
 
