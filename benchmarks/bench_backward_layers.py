@@ -29,19 +29,16 @@ from snnexact.engine.simulate import copy_state, replay, run_layer, simulate_lay
 
 
 @jit
-def replay_all(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, N):
-    """Every checkpoint segment replayed once, as the backward pass does."""
+def replay_all(p, log_t, log_code, log_f, in_offsets, in_units, ckpts, K, WT, RT, N):
+    """Every checkpoint segment replayed once, as the replaying backward pass does."""
     E = log_t.shape[0]
     states = np.empty((K + 1, ckpts.shape[1], N))
-    factors = np.empty((K + 1, 2))
     flags = np.zeros(N, np.bool_)
     for seg in range(E // K + 1):
         a = seg * K
         b = min(a + K, E)
-        t_start = 0.0 if a == 0 else log_t[a - 1]
         copy_state(states[0], ckpts[seg])
-        replay(p, states, factors, flags, log_t, log_code, a, b, t_start, in_offsets, in_units,
-               WT, RT)
+        replay(p, states, flags, log_t, log_code, log_f, a, b, in_offsets, in_units, WT, RT)
 
 
 def median_ms(fn, repeats):
@@ -131,15 +128,14 @@ def main(argv=None):
                           max(1000, 100 * N), np.zeros(N), np.zeros(N), K, 0)
 
             def replay_only():
-                replay_all(p, log.times, log.codes, log.input_offsets, log.input_units,
-                           log.checkpoints, K, WT, RT, N)
+                replay_all(p, log.times, log.codes, log.factors, log.input_offsets,
+                           log.input_units, log.checkpoints, K, WT, RT, N)
 
             def backward(want_g_in):
                 return lambda: backward_layer(
-                    p, log.times, log.codes, log.input_offsets, log.input_units,
-                    log.checkpoints, K, WT, RT, wl.T, np.zeros(L.n_spikes), np.zeros(N),
-                    np.zeros(N), np.zeros_like(WT), np.zeros_like(RT),
-                    np.zeros(log.input_units.size), np.zeros(1), want_g_in)
+                    p, log, wl.T, np.zeros(L.n_spikes), np.zeros(N), np.zeros(N),
+                    np.zeros_like(WT), np.zeros_like(RT), np.zeros(log.input_units.size),
+                    np.zeros(1), want_g_in)
 
             f = median_ms(forward, a.repeats)
             # a layer that kept every state (K = 1) is read, not replayed, by the backward pass

@@ -18,42 +18,55 @@ has the implicit length ``dt* (V_m, I_m)``. Reverse mode through that compositio
 * a spike event: ``dL/dR[n, m] += lambda_I[n]``; the reset erases ``lambda_V[m]``.
 
 States are recomputed segment by segment from the event-log checkpoints with the forward's own
-sweep, so memory stays O(events) and the recomputed states equal the forward's bit for bit; a
-layer that kept every state (``checkpoint_every = 1``, small layers) is read, not replayed.
+sweep and its logged interval factors, so memory stays O(events) and the recomputed states
+equal the forward's bit for bit; a layer that kept every state (``checkpoint_every = 1``, small
+layers) is read, not replayed. A model with a linear flow (LIF) needs no states between the
+checkpoints: ``backward_linear.py``.
 The spiking neuron's own voltage term is skipped at its spike (its adjoint is zero there while
 the QIF vector field is infinite).
 """
 import numpy as np
 
+from snnexact.engine.backward_linear import reverse_linear
 from snnexact.engine.jit import leaf
 from snnexact.engine.sums import ordered_sum
 from snnexact.engine.neurons import interface as model
 from snnexact.engine.simulate import copy_state, replay
 
 
-def backward_layer(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
-                   dWT, dRT, g_in, sensitivity, want_g_in):
-    """Reverse pass over one layer. ``mu[i]``: dL/d(time of this layer's spike i) from outside;
-    ``lamV, lamI``: dL/d(V, I) at ``T`` (overwritten with dL/d(initial state)); accumulates
-    ``dWT`` (n_in, N), ``dRT`` (N, N, row m = presynaptic m) and, if ``want_g_in``, ``g_in``
-    (per input spike; its cost is input spikes x N, skipped for the first layer in training).
-    ``sensitivity[0]`` is raised to the largest ``|d t_spike / d V|`` over the layer's spikes:
-    for LIF it grows like ``1/sqrt(D)`` at a grazing crossing (reported, never clamped).
-    The buffers are allocated here, in Python, so that ``reverse_loop`` is a leaf kernel."""
+def backward_layer(p, log, T, mu, lamV, lamI, dWT, dRT, g_in, sensitivity, want_g_in,
+                   linear=None):
+    """Reverse pass over one layer's ``EventLog``. ``mu[i]``: dL/d(time of this layer's spike
+    i) from outside; ``lamV, lamI``: dL/d(V, I) at ``T`` (overwritten with dL/d(initial
+    state)); accumulates ``dWT`` (n_in, N), ``dRT`` (N, N, row m = presynaptic m) and, if
+    ``want_g_in``, ``g_in`` (per input spike; its cost is input spikes x N, skipped for the
+    first layer in training). ``sensitivity[0]`` is raised to the largest ``|d t_spike / d V|``
+    over the layer's spikes: for LIF it grows like ``1/sqrt(D)`` at a grazing crossing
+    (reported, never clamped). A model with a linear flow takes ``backward_linear`` (no
+    replay) unless ``linear=False``. The buffers are allocated here, in Python, so that the
+    compiled loops are leaf kernels."""
     N = lamV.shape[0]
-    reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
-                 dWT, dRT, g_in, sensitivity, bool(want_g_in),
-                 np.empty((K + 1, *ckpts.shape[1:])), np.empty((K + 1, 2)), np.zeros(N, np.bool_),
-                 np.empty(N), np.zeros(N))
+    K = log.checkpoint_every
+    if linear is None:
+        linear = model.has_linear_flow(p)
+    if linear:
+        RT = log.recurrent_t
+        reverse_linear(p, log.times, log.codes, log.factors, log.spike_VI, log.end_state,
+                       log.input_offsets, log.input_units, log.weights_t, RT,
+                       np.ascontiguousarray(RT.T), T, mu, lamV, lamI, dWT, dRT, g_in,
+                       sensitivity, bool(want_g_in), np.empty(N), np.empty(N), np.empty(N))
+        return
+    reverse_loop(p, log.times, log.codes, log.factors, log.input_offsets, log.input_units,
+                 log.checkpoints, K, log.weights_t, log.recurrent_t, T, mu, lamV, lamI, dWT, dRT,
+                 g_in, sensitivity, bool(want_g_in), np.empty((K + 1, *log.checkpoints.shape[1:])),
+                 np.zeros(N, np.bool_), np.empty(N), np.zeros(N))
 
 
 @leaf
-def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV, lamI,
-                 dWT, dRT, g_in, sensitivity, want_g_in, seg_states, seg_factors, flags, work,
-                 pend):
-    """``backward_layer`` on its buffers: ``seg_states`` (K + 1, state rows, N) the states of a
-    segment and ``seg_factors`` (K + 1, 2) its intervals' factors (both from the replay),
-    ``flags, work`` scratch, ``pend`` zeros."""
+def reverse_loop(p, log_t, log_code, log_f, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV,
+                 lamI, dWT, dRT, g_in, sensitivity, want_g_in, seg_states, flags, work, pend):
+    """``backward_layer`` with the replay, on its buffers: ``seg_states`` (K + 1, state rows,
+    N) the states of a segment, ``flags, work`` scratch, ``pend`` zeros."""
     N = lamV.shape[0]
     E = log_t.shape[0]
     recurrent = RT.shape[0] > 0
@@ -74,8 +87,7 @@ def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, 
         e_hi = E if seg == last_seg else b - 1
         states = seg_states
         copy_state(states[0], ckpts[seg])
-        replay(p, states, seg_factors, flags, log_t, log_code, a, e_hi,
-               0.0 if a == 0 else log_t[a - 1], in_offsets, in_units, WT, RT)
+        replay(p, states, flags, log_t, log_code, log_f, a, e_hi, in_offsets, in_units, WT, RT)
         for e in range(e_hi, a - 1, -1):
             # ---- interval e: from event e-1 (or 0) to event e (or T)
             t0 = 0.0 if e == 0 else log_t[e - 1]
@@ -83,8 +95,8 @@ def reverse_loop(p, log_t, log_code, in_offsets, in_units, ckpts, K, WT, RT, T, 
             m = log_code[e] if e < E else -1  # spiking neuron at the end, or -1
             j = e - a
             dt = t1 - t0
-            if e < e_hi:  # the replay computed this interval's factors
-                x, s = seg_factors[j, 0], seg_factors[j, 1]
+            if e < E:  # the forward logged this interval's factors
+                x, s = log_f[e, 0], log_f[e, 1]
             else:
                 x, s = model.interval_factors(p, dt)
             g_dt = model.interval_vjp(p, states[j], lamV, lamI, x, s, dt, m, flags, work)
@@ -168,9 +180,8 @@ def backward_network(network, res, mu, lamV, lamI, sensitivities=None, input_gra
         dRT = np.zeros(RT.shape)
         g_in = np.zeros(log.input_units.size)
         sens = np.zeros(1)
-        backward_layer(p, log.times, log.codes, log.input_offsets, log.input_units,
-                       log.checkpoints, log.checkpoint_every, WT, RT, float(res.T), mu[l],
-                       lamV[l], lamI[l], dWT, dRT, g_in, sens, l > 0 or input_grads)
+        backward_layer(p, log, float(res.T), mu[l], lamV[l], lamI[l], dWT, dRT, g_in, sens,
+                       l > 0 or input_grads)
         if sensitivities is not None:
             sensitivities.insert(0, float(sens[0]))
         dW[l] = dWT.T  # views in (n_out, n_in) order

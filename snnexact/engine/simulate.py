@@ -60,24 +60,17 @@ def add_input_event(p, S, k, in_offsets, in_units, WT):
 
 
 @leaf
-def replay(p, states, factors, flags, log_t, log_code, a, b, t_start, in_offsets, in_units, WT,
-           RT):
-    """Recompute the layer states after events ``a..b-1`` with the forward's own operations, so
-    they equal the forward's bit for bit: ``states[j]`` = the state after ``a + j`` events, from
-    ``states[0]`` (given: the state after ``a`` events, at ``t_start``); ``factors[j]`` = the
-    ``interval_factors`` of the interval that ends at event ``a + j`` (the backward pass reuses
-    them). ``flags``: scratch."""
-    t_cur = t_start
+def replay(p, states, flags, log_t, log_code, log_f, a, b, in_offsets, in_units, WT, RT):
+    """Recompute the layer states after events ``a..b-1`` with the forward's own operations and
+    the interval factors it logged (``log_f``), so they equal the forward's bit for bit:
+    ``states[j]`` = the state after ``a + j`` events, from ``states[0]`` (given: the state after
+    ``a`` events). ``flags``: scratch."""
     for e in range(a, b):
         j = e - a
-        x, s = model.interval_factors(p, log_t[e] - t_cur)
-        factors[j, 0] = x
-        factors[j, 1] = s
         code = log_code[e]
-        model.event_flow(p, states[j], states[j + 1], flags, x, s, code, RT)
+        model.event_flow(p, states[j], states[j + 1], flags, log_f[e, 0], log_f[e, 1], code, RT)
         if code < 0:
             add_input_event(p, states[j + 1], -1 - code, in_offsets, in_units, WT)
-        t_cur = log_t[e]
 
 
 # ----------------------------------------------------------------------------- event loop
@@ -113,17 +106,23 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
     K = checkpoint_every or default_checkpoint_every(rows, N, max_log, state_bytes)
     S = np.empty((rows, N))
     spike_t, spike_n = np.empty(budget), np.empty(budget, np.int64)
+    spike_VI = np.empty((budget, 2))
     log_t, log_code = np.empty(max_log), np.empty(max_log, np.int64)
+    log_f = np.empty((max_log, 2))
     ckpt = np.empty((max_log // K + 1, rows, N))
+    end_state = np.empty((rows, N))
     V, I = np.empty(N), np.empty(N)
     flags, words = flag_buffers(N)
     n_log, n_spk, k, status, t_stop = event_loop(
         p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, np.empty_like(S), flags, words,
-        np.empty(N), np.empty(N, np.int64), spike_t, spike_n, log_t, log_code, ckpt, K, V, I)
+        np.empty(N), np.empty(N, np.int64), spike_t, spike_n, spike_VI, log_t, log_code, log_f,
+        ckpt, K, end_state, V, I)
     # the checkpoints stay a view: a copy would cost more than the rows it frees (at most one
     # per K events of the unused spike budget)
-    return (spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), V, I, log_t[:n_log].copy(),
-            log_code[:n_log].copy(), ckpt[:n_log // K + 1], K, k, status, t_stop)
+    log = EventLog(log_t[:n_log].copy(), log_code[:n_log].copy(), log_f[:n_log],
+                   spike_VI[:n_spk], end_state, ev_times, ev_offsets, ev_units,
+                   ckpt[:n_log // K + 1], K, WT, RT)
+    return spike_t[:n_spk].copy(), spike_n[:n_spk].copy(), V, I, log, k, status, t_stop
 
 
 LITTLE_ENDIAN = sys.byteorder == "little"  # the flag scan of ``earliest_spike`` reads words
@@ -192,11 +191,14 @@ def earliest_spike(p, S, flags, words, keys, which, t_cur, t_end, last):
 
 @leaf
 def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, flags, words, keys,
-               which, spike_t, spike_n, log_t, log_code, ckpt, K, V, I):
+               which, spike_t, spike_n, spike_VI, log_t, log_code, log_f, ckpt, K, end_state, V,
+               I):
     """The event loop of ``run_layer`` on its buffers (``S, out, flags, words, keys, which``:
     scratch; ``flags, words`` from ``flag_buffers``):
-    writes the spikes (at most ``spike_t.size``, the budget), the log and a checkpoint every
-    ``K`` events, and the final ``V, I``; returns ``(events logged, spikes, input events
+    writes the spikes (at most ``spike_t.size``, the budget) with the ``(V, I)`` of each spiking
+    neuron at the start of the interval its spike ends (``spike_VI``), the log with each
+    interval's factors (``log_f``), a checkpoint every ``K`` events, the state after the last
+    event (``end_state``) and the final ``V, I``; returns ``(events logged, spikes, input events
     processed, status, stop time)``, status 1 if the budget ran out (at the stop time)."""
     model.init_state(p, V0, I0, S)
     N = S.shape[1]
@@ -229,6 +231,9 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
                 break
             x1, s1 = model.interval_factors(p, t_best - t_cur)
             x, s = model.interval_factors(p, t_end - t_best)
+            spike_VI[n_spk, 0], spike_VI[n_spk, 1] = model.neuron_VI(p, S, who)
+            log_f[n_log, 0] = x1
+            log_f[n_log, 1] = s1
             n_flag = model.spike_sweep(p, S, out, flags, x1, s1, who, RT, x, s)
             S, out = out, S
             if n_flag < 0:  # the model's spike_sweep left the sweep to the loop
@@ -243,6 +248,8 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
             t_cur = t_end
             if last:
                 break
+            log_f[n_log, 0] = x
+            log_f[n_log, 1] = s
             add_input_event(p, S, k, ev_offsets, ev_units, WT)
             code = -1 - k
             k += 1
@@ -256,6 +263,7 @@ def event_loop(p, ev_times, ev_offsets, ev_units, WT, RT, T, V0, I0, S, out, fla
             t_end = T if last else ev_times[k]
             x, s = model.interval_factors(p, t_end - t_cur)
             n_flag = model.sweep(p, S, out, flags, x, s)
+    copy_state(end_state, S if status == 1 else out)  # out: the state before the flow to T
     model.state_VI(p, S, V, I)
     return n_log, n_spk, k, status, t_stop
 
@@ -268,7 +276,10 @@ class EventLog:
 
     ``times[e]`` and ``codes[e]`` for each event ``e`` in order (``code >= 0``: that neuron
     spiked; ``code = -1 - k``: input event ``k``, whose units are
-    ``input_units[input_offsets[k]:input_offsets[k + 1]]`` at ``input_times[k]``).
+    ``input_units[input_offsets[k]:input_offsets[k + 1]]`` at ``input_times[k]``);
+    ``factors[e]`` the ``interval_factors`` of the interval that ends at event ``e``;
+    ``spike_VI[i]`` the ``(V, I)`` of the neuron of spike ``i`` at the start of that interval;
+    ``end_state`` the layer state after the last event.
     ``checkpoints[j]`` is the internal layer state after ``j * checkpoint_every`` events
     (``checkpoints[0]`` the initial state). ``weights_t``/``recurrent_t``: the transposed
     weights the kernel ran with (row ``u`` = the weights out of presynaptic ``u``; recurrent
@@ -277,6 +288,9 @@ class EventLog:
 
     times: np.ndarray
     codes: np.ndarray
+    factors: np.ndarray
+    spike_VI: np.ndarray
+    end_state: np.ndarray
     input_times: np.ndarray
     input_offsets: np.ndarray
     input_units: np.ndarray
@@ -398,10 +412,9 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
         V0, I0 = _initial(initial_state, l, n, neuron)
         ev_times, offsets = merge_ties(times)
         WT, RT = transposed[l] if transposed is not None else _transposed(W[l], R[l], n)
-        sp_t, sp_n, V, I, log_t, log_c, ckpt, K, n_in, st, t_stop = run_layer(
+        sp_t, sp_n, V, I, log, n_in, st, t_stop = run_layer(
             p, ev_times, offsets, units, WT, RT, T, budgets[l], V0, I0, spacing,
             STORED_STATES_BYTES if keep_states else 0)
-        log = EventLog(log_t, log_c, ev_times, offsets, units, ckpt, K, WT, RT)
         layers.append(LayerResult(sp_t, sp_n, V, I, int(n_in), len(sp_t), int(st),
                                   float(t_stop), log))
         if st != STATUS_OK and status == STATUS_OK:

@@ -16,8 +16,8 @@ def layer_states(network, result, layer):
     p = network.neuron.kernel
     states = np.empty((E + 1, *log.checkpoints.shape[1:]))
     states[0] = log.checkpoints[0]
-    replay(p, states, np.empty((E + 1, 2)), np.zeros(n, np.bool_), log.times, log.codes, 0, E,
-           0.0, log.input_offsets, log.input_units, log.weights_t, log.recurrent_t)
+    replay(p, states, np.zeros(n, np.bool_), log.times, log.codes, log.factors, 0, E,
+           log.input_offsets, log.input_units, log.weights_t, log.recurrent_t)
     Vb, Ib = np.empty((E + 1, n)), np.empty((E + 1, n))
     for j in range(E + 1):
         model.state_VI(p, states[j], Vb[j], Ib[j])

@@ -35,10 +35,21 @@ def register(kernel_type, *modules):
     missing = [v for v in VERBS + ["STATE_ROWS"] if not any(hasattr(m, v) for m in modules)]
     if missing:
         raise TypeError(f"model {kernel_type.__name__} lacks the verbs {missing}")
-    for verb in VERBS:
+    linear = [v for v in LINEAR_VERBS if any(hasattr(m, v) for m in modules)]
+    if linear and len(linear) < len(LINEAR_VERBS):
+        raise TypeError(f"model {kernel_type.__name__} has only some of the linear-flow verbs "
+                        f"{LINEAR_VERBS}: {linear}")
+    for verb in VERBS + linear:
         _IMPLEMENTATIONS[kernel_type, verb] = next(getattr(m, verb) for m in modules
                                                    if hasattr(m, verb))
     _MODULES[kernel_type] = modules
+
+
+def has_linear_flow(p):
+    """True if the model of kernel parameters ``p`` has the linear-flow verbs (the backward
+    pass then needs no replay, ``backward_linear.py``)."""
+    _implementation(type(p), "init_state")  # a clear error for an unregistered type
+    return (type(p), LINEAR_VERBS[0]) in _IMPLEMENTATIONS
 
 
 def state_rows(p):
@@ -56,13 +67,15 @@ def _implementation(kernel_type, verb):
 
 
 VERBS = []
+LINEAR_VERBS = []  # optional: a model whose flow is linear has all of them or none
 
 
-def _verb(stub):
-    """Turn ``stub`` (signature and docstring only) into a verb: Python calls dispatch through
-    the registry, compiled calls through an ``overload`` resolved at compile time."""
+def _verb(stub, group=VERBS):
+    """Turn ``stub`` (signature and docstring only) into a verb of ``group``: Python calls
+    dispatch through the registry, compiled calls through an ``overload`` resolved at compile
+    time."""
     name = stub.__name__
-    VERBS.append(name)
+    group.append(name)
 
     @functools.wraps(stub)
     def dispatch(p, *args):
@@ -212,3 +225,56 @@ def spike_tied_to_previous(p, V, dt):
     """True if a neuron at voltage ``V`` at the start of an interval of length ``dt`` that
     ends with its spike is, up to rounding, tied with the event that starts the interval (its
     spike-time gradient is then taken from the interval before; QIF next to its pole)."""
+
+
+# ----------------------------------------------------------------------------- linear-flow verbs
+# A model whose flow between events is linear and time-invariant, dz/dt = A z per neuron, with
+# additive current jumps, keeps the pairing P = sum_n lam_n . F(z_n) = lam . A z constant along
+# the flow (the adjoint flows by exp(A dt)^T, which commutes with A). The backward pass then
+# carries P from event to event instead of recomputing the states (backward_linear.py).
+
+def _linear_verb(stub):
+    return _verb(stub, LINEAR_VERBS)
+
+
+@_linear_verb
+def flow_by_factors(p, V0, I0, x, s):
+    """``(V, I)`` of one neuron after the flow over the interval of factors ``(x, s)``, with
+    the same operations as the layer verbs (so the same bits)."""
+
+
+@_linear_verb
+def adjoint_pullback(p, lamV, lamI, x, s):
+    """``lam <- J^T lam`` in place for every neuron: the adjoint at the start of an interval of
+    factors ``(x, s)`` from the one at its end (``interval_vjp`` without the state)."""
+
+
+@_linear_verb
+def adjoint_pullback_projected(p, lamV, lamI, a, b, r, ca, cb, x, s):
+    """``adjoint_pullback`` of ``(lamV, lamI)`` and, in the same pass, of their projections
+    ``(a, b)`` through the recurrent weights (they transform alike), then ``a += ca r``,
+    ``b += cb r``."""
+
+
+@_linear_verb
+def neuron_pullback(p, lamV, lamI, x, s):
+    """``J^T lam`` of one neuron: ``adjoint_pullback`` of the pair ``(lamV, lamI)``."""
+
+
+@_linear_verb
+def field_pairing(p, S, lamV, lamI, work):
+    """``sum_n lam_n . F(z_n)`` over the layer state ``S`` (``F`` the vector field), summed in
+    a fixed order; ``work``: scratch of length n."""
+
+
+@_linear_verb
+def neuron_field_pairing(p, lamV, lamI, V, I):
+    """``lam . F(z)`` of one neuron: ``lam = (lamV, lamI)``, ``z = (V, I)``."""
+
+
+@_linear_verb
+def jump_time_adjoint(p, dw, w, lamV, lamI):
+    """For a current jump of weights ``w`` (one per neuron): add ``lamI`` to ``dw`` (the
+    derivative with respect to ``w``) and return ``sum_n lam_n . (F(z_n) - F(z_n + w_n e_I))``,
+    the derivative with respect to the jump's time (``input_time_adjoint`` dotted with ``w``),
+    summed in a fixed order."""

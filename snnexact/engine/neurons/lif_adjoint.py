@@ -11,13 +11,18 @@ Spike time (implicit function theorem at ``V(dt*) = theta``) with
     d(dt*)/dV0 = -x* / Vdot*,     d(dt*)/dI0 = -(x* - x*^2) / Vdot* .
 
 ``Vdot* -> 0`` at a grazing crossing, where the true gradient diverges like ``1/sqrt(D)``.
+
+The flow is linear, ``dz/dt = A z`` with ``A = [[-1, 1], [0, -2]] / tau``, so this module also
+has the linear-flow verbs (interface.py): the pairing ``lam . F(z) = (lamV (I - V) - 2 lamI I)
+/ tau`` is constant along a flow, and a current jump ``w`` changes it by ``(lamV - 2 lamI) w /
+tau``.
 """
 import math
 
-from snnexact.engine.jit import jit
+from snnexact.engine.jit import inner, jit
 from snnexact.engine.neurons.synapse import input_time_adjoint  # noqa: F401 (a verb)
 from snnexact.engine.sums import ordered_total
-from snnexact.engine.neurons.lif import spike_key_of
+from snnexact.engine.neurons.lif import _flow_x, spike_key_of
 from snnexact.engine.neurons import interface as model
 
 
@@ -61,10 +66,94 @@ def interval_vjp(p, S, lamV, lamI, x, s, dt, m, flags, work):
         V = (V0[n] + I0[n]) * x - I
         lv = lamV[n]
         li = lamI[n]
-        work[n] = lv * (I - V) - 2.0 * li * I
-        lamV[n] = lv * x
-        lamI[n] = lv * (x - xx) + li * xx
+        work[n] = _pairing(lv, li, V, I)
+        lamV[n], lamI[n] = _pullback(lv, li, x, xx)
     return ordered_total(work) / tau
+
+
+@inner
+def _pairing(lv, li, V, I):
+    """``tau lam . F(z)`` of one neuron."""
+    return lv * (I - V) - 2.0 * li * I
+
+
+@inner
+def _pullback(lv, li, x, xx):
+    """``J^T lam`` of one neuron over an interval of factor ``x`` (``xx = x^2``)."""
+    return lv * x, lv * (x - xx) + li * xx
+
+
+# ----------------------------------------------------------------------------- linear-flow verbs
+
+@jit
+def flow_by_factors(p, V0, I0, x, s):
+    """``(V, I)`` after the flow by ``x`` (``s`` unused): the sweeps' own ``_flow_x``."""
+    return _flow_x(V0, I0, x, x * x)
+
+
+@jit
+def adjoint_pullback(p, lamV, lamI, x, s):
+    """``lam <- J^T lam`` for every neuron: ``lamV x``, ``lamV (x - x^2) + lamI x^2``."""
+    xx = x * x
+    for n in range(lamV.shape[0]):
+        lamV[n], lamI[n] = _pullback(lamV[n], lamI[n], x, xx)
+
+
+@jit
+def adjoint_pullback_projected(p, lamV, lamI, a, b, r, ca, cb, x, s):
+    """``adjoint_pullback`` of ``lam`` and of ``(a, b)``, then ``(a, b) += (ca, cb) r``."""
+    xx = x * x
+    for n in range(lamV.shape[0]):
+        lamV[n], lamI[n] = _pullback(lamV[n], lamI[n], x, xx)
+        an, bn = _pullback(a[n], b[n], x, xx)
+        a[n] = an + ca * r[n]
+        b[n] = bn + cb * r[n]
+
+
+@jit
+def neuron_pullback(p, lamV, lamI, x, s):
+    """``(lamV x, lamV (x - x^2) + lamI x^2)``."""
+    return _pullback(lamV, lamI, x, x * x)
+
+
+@jit
+def field_pairing(p, S, lamV, lamI, work):
+    """``sum_n (lamV_n (I_n - V_n) - 2 lamI_n I_n) / tau`` over the state ``S``."""
+    V, I = S[0], S[1]
+    for n in range(V.shape[0]):
+        work[n] = _pairing(lamV[n], lamI[n], V[n], I[n])
+    return ordered_total(work) / p.tau
+
+
+@jit
+def neuron_field_pairing(p, lamV, lamI, V, I):
+    """``(lamV (I - V) - 2 lamI I) / tau``."""
+    return _pairing(lamV, lamI, V, I) / p.tau
+
+
+@inner
+def _jump_term(dw, w, lamV, lamI, n):
+    """``dw[n] += lamI[n]``; returns ``(2 lamI[n] - lamV[n]) w[n]``."""
+    li = lamI[n]
+    dw[n] += li
+    return (2.0 * li - lamV[n]) * w[n]
+
+
+@jit
+def jump_time_adjoint(p, dw, w, lamV, lamI):
+    """``dw += lamI``; returns ``sum_n (2 lamI_n - lamV_n) w_n / tau`` (four interleaved
+    partial sums, the order of ``sums.ordered_sum``)."""
+    n = w.shape[0]
+    m = n - n % 4
+    s0 = s1 = s2 = s3 = 0.0
+    for i in range(0, m, 4):
+        s0 += _jump_term(dw, w, lamV, lamI, i)
+        s1 += _jump_term(dw, w, lamV, lamI, i + 1)
+        s2 += _jump_term(dw, w, lamV, lamI, i + 2)
+        s3 += _jump_term(dw, w, lamV, lamI, i + 3)
+    for i in range(m, n):
+        s0 += _jump_term(dw, w, lamV, lamI, i)
+    return ((s0 + s1) + (s2 + s3)) / p.tau
 
 
 @jit
