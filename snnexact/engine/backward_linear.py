@@ -21,10 +21,10 @@ time-invariant flow ``dz/dt = A z`` the adjoint flows by ``exp(A dt)^T``, which 
 ``P`` starts from the logged state after the last event, and the interval factors come from
 the log, so no checkpoint is read and nothing is replayed; the results do not depend on the
 checkpoint spacing. They differ from the replaying pass by rounding (``P``, ``a`` and ``b``
-accumulate theirs over the events): on the epoch workload's first training sample (13,969
-events, 12,800 spikes) by at most 1.2e-14 of each array's largest entry, the same size as
-either pass's difference from the adjoint in 80-bit arithmetic (``tests/test_backward_linear.py``,
-``reference/lif_layer_adjoint.py``).
+accumulate theirs over the events): on five real samples of up to 14,142 events by at most
+4.2e-14 of each array's largest entry, less than either pass's difference from the adjoint in
+80-bit arithmetic (up to 2.3e-13; ``benchmarks/backward_accuracy.py``,
+``reference/lif_layer_adjoint.py``, ``tests/test_backward_linear.py``).
 """
 from snnexact.engine.jit import inner, leaf
 from snnexact.engine.neurons import interface as model

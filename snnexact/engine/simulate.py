@@ -18,8 +18,10 @@ input event comes first; among equal spike times the lower neuron index comes fi
 exactly ``T`` (or later) lies outside the trial.
 
 The event log of each layer (event times, codes ``-1 - k`` for input event ``k`` or the index of
-the spiking neuron, and the full layer state every ``checkpoint_every`` events) takes memory
-proportional to the number of events and lets the backward pass recompute any state. When a
+the spiking neuron, each interval's factors, the state of each spiking neuron at the start of its
+interval, the state after the last event, and the full layer state every ``checkpoint_every``
+events) takes memory proportional to the number of events and lets the backward pass recompute
+any state (a model with a linear flow needs none: ``backward_linear.py``). When a
 backward pass follows, a layer whose every state fits in ``STORED_STATES_BYTES`` keeps them all
 (``checkpoint_every = 1``), so the backward pass reads its states instead of replaying them;
 otherwise a layer keeps one state every ``n`` events (``n`` neurons), replayed segment by

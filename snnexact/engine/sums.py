@@ -1,5 +1,10 @@
 """Reductions in a fixed order: four interleaved partial sums, so results are reproducible bit
-for bit (independent of how the loop is compiled) and the loops still vectorise."""
+for bit (independent of how the loop is compiled). They run as four scalar chains: packing the
+chains into vector lanes is the job of LLVM's SLP vectoriser, which Numba leaves off by default
+(it miscompiled; numba PR #8852). With it on (``NUMBA_SLP_VECTORIZE=1``) a 128-term dot
+product in this order (with a row update beside it) ran about 1.5x faster (docs/performance.md,
+issue 13, session 12); snnexact does not turn it on. Keeping a reduction out of a loop keeps
+that loop vectorisable."""
 from snnexact.engine.jit import inner
 
 
@@ -22,7 +27,7 @@ def ordered_total(a):
 @inner
 def ordered_sum(a, b):
     """``sum_n a[n] b[n]`` with four interleaved partial sums: a fixed summation order (so
-    results are reproducible bit for bit) that still lets the loop vectorise."""
+    results are reproducible bit for bit)."""
     n = a.shape[0]
     s0 = s1 = s2 = s3 = 0.0
     m = n - n % 4
