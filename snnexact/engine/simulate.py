@@ -394,8 +394,9 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
     non-spiking readouts of ``gradients.py`` take the last layer's place). ``transposed``:
     ``transposed_weights(network, W, R)`` computed once for many samples (else per call).
     ``keep_states``: a backward pass follows, so a layer whose states fit in
-    ``STORED_STATES_BYTES`` keeps them all (unless ``checkpoint_every`` is given); a forward-only
-    call would only pay for writing them."""
+    ``STORED_STATES_BYTES`` keeps them all (unless ``checkpoint_every`` is given) if it will be
+    replayed (not for a model with a linear flow, ``backward_linear.py``); a forward-only call
+    would only pay for writing them."""
     budgets = _budgets(network, max_spikes)
     if on_budget not in ("warn", "raise", "ignore"):
         raise ValueError(f"on_budget must be 'warn', 'raise' or 'ignore', got {on_budget!r}")
@@ -416,7 +417,7 @@ def simulate_layers(network, W, R, times, units, T, n_layers, max_spikes=None, o
         WT, RT = transposed[l] if transposed is not None else _transposed(W[l], R[l], n)
         sp_t, sp_n, V, I, log, n_in, st, t_stop = run_layer(
             p, ev_times, offsets, units, WT, RT, T, budgets[l], V0, I0, spacing,
-            STORED_STATES_BYTES if keep_states else 0)
+            STORED_STATES_BYTES if keep_states and not model.has_linear_flow(p) else 0)
         layers.append(LayerResult(sp_t, sp_n, V, I, int(n_in), len(sp_t), int(st),
                                   float(t_stop), log))
         if st != STATUS_OK and status == STATUS_OK:

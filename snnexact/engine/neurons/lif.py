@@ -165,6 +165,13 @@ def _flow_x(V, I, x, xx):
     return (V + I) * x - I * xx, I * xx
 
 
+@jit
+def flow_by_factors(p, V0, I0, x, s):
+    """``(V, I)`` after the flow by ``x`` (``s`` unused): the sweeps' own ``_flow_x`` (a
+    linear-flow verb, interface.py)."""
+    return _flow_x(V0, I0, x, x * x)
+
+
 @inner
 def _tentative(V, I, x, xx, theta):
     """``(V, I)`` flowed by ``x`` and the flag of ``sweep``."""

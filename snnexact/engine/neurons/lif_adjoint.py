@@ -13,16 +13,16 @@ Spike time (implicit function theorem at ``V(dt*) = theta``) with
 ``Vdot* -> 0`` at a grazing crossing, where the true gradient diverges like ``1/sqrt(D)``.
 
 The flow is linear, ``dz/dt = A z`` with ``A = [[-1, 1], [0, -2]] / tau``, so this module also
-has the linear-flow verbs (interface.py): the pairing ``lam . F(z) = (lamV (I - V) - 2 lamI I)
-/ tau`` is constant along a flow, and a current jump ``w`` changes it by ``(lamV - 2 lamI) w /
-tau``.
+has the linear-flow verbs (interface.py; ``flow_by_factors`` is in ``lif.py``): the pairing
+``lam . F(z) = (lamV (I - V) - 2 lamI I) / tau`` is constant along a flow, and a current jump
+``w`` changes it by ``(lamV - 2 lamI) w / tau`` (docs/theory.md 3.3).
 """
 import math
 
 from snnexact.engine.jit import inner, jit
 from snnexact.engine.neurons.synapse import input_time_adjoint  # noqa: F401 (a verb)
 from snnexact.engine.sums import ordered_total
-from snnexact.engine.neurons.lif import _flow_x, spike_key_of
+from snnexact.engine.neurons.lif import spike_key_of
 from snnexact.engine.neurons import interface as model
 
 
@@ -84,12 +84,6 @@ def _pullback(lv, li, x, xx):
 
 
 # ----------------------------------------------------------------------------- linear-flow verbs
-
-@jit
-def flow_by_factors(p, V0, I0, x, s):
-    """``(V, I)`` after the flow by ``x`` (``s`` unused): the sweeps' own ``_flow_x``."""
-    return _flow_x(V0, I0, x, x * x)
-
 
 @jit
 def adjoint_pullback(p, lamV, lamI, x, s):
