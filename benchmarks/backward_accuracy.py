@@ -46,18 +46,22 @@ def _cases(n_samples):
 
 
 def _pass(p, layer, T, cot, linear):
-    from snnexact.engine.backward import backward_layer
-    log = layer.log
+    from snnexact.engine.backward import layer_gradients
     mu, lamV, lamI = (c.copy() for c in cot)
-    out = [lamV, lamI, np.zeros(log.weights_t.shape), np.zeros(log.recurrent_t.shape),
-           np.zeros(log.input_units.size)]
-    backward_layer(p, log, T, mu, lamV, lamI, out[2], out[3], out[4], np.zeros(1), True,
-                   linear=linear)
-    return out
+    dWT, dRT, g_in, _ = layer_gradients(p, layer.log, T, mu, lamV, lamI, True, linear)
+    return [lamV, lamI, dWT, dRT, g_in]
 
 
 def _rel(a, b):
     return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+def _summary(row):
+    worst = {k: max(row[k].values()) for k in ("linear_vs_replay", "linear_vs_80bit",
+                                              "replay_vs_80bit")}
+    return (f"{row['sample']}: {row['events']} events, {row['spikes']} spikes; max over the "
+            f"arrays: linear vs replay {worst['linear_vs_replay']:.1e}, linear vs 80-bit "
+            f"{worst['linear_vs_80bit']:.1e}, replay vs 80-bit {worst['replay_vs_80bit']:.1e}")
 
 
 def main(argv=None):
@@ -86,10 +90,7 @@ def main(argv=None):
                "linear_vs_80bit": {k: _rel(x, y) for k, x, y in zip(NAMES, fast, ref)},
                "replay_vs_80bit": {k: _rel(x, y) for k, x, y in zip(NAMES, slow, ref)}}
         rows.append(row)
-        print(f"{desc}: {row['events']} events, {row['spikes']} spikes; max over the arrays: "
-              f"linear vs replay {max(row['linear_vs_replay'].values()):.1e}, linear vs 80-bit "
-              f"{max(row['linear_vs_80bit'].values()):.1e}, replay vs 80-bit "
-              f"{max(row['replay_vs_80bit'].values()):.1e}")
+        print(_summary(row))
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(rows, fh, indent=1)

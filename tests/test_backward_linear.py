@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import snnexact
-from snnexact.engine.backward import backward_layer
+from snnexact.engine.backward import layer_gradients
 from snnexact.engine.neurons import interface as model
 from snnexact.engine.simulate import replay
 from reference.lif_layer_adjoint import EXTENDED, lif_layer_adjoint
@@ -31,13 +31,9 @@ def _cotangents(rng, layer, n):
 
 def _run(p, layer, T, cot, linear):
     """``(lamV, lamI, dWT, dRT, g_in)`` of one layer's reverse pass."""
-    log = layer.log
     mu, lamV, lamI = (c.copy() for c in cot)
-    out = [lamV, lamI, np.zeros(log.weights_t.shape), np.zeros(log.recurrent_t.shape),
-           np.zeros(log.input_units.size)]
-    backward_layer(p, log, T, mu, lamV, lamI, out[2], out[3], out[4], np.zeros(1), True,
-                   linear=linear)
-    return out
+    dWT, dRT, g_in, _ = layer_gradients(p, layer.log, T, mu, lamV, lamI, True, linear)
+    return [lamV, lamI, dWT, dRT, g_in]
 
 
 def _rel(a, b):

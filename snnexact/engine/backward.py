@@ -62,6 +62,18 @@ def backward_layer(p, log, T, mu, lamV, lamI, dWT, dRT, g_in, sensitivity, want_
                  np.zeros(N, np.bool_), np.empty(N), np.zeros(N))
 
 
+def layer_gradients(p, log, T, mu, lamV, lamI, want_g_in=True, linear=None):
+    """``backward_layer`` into fresh buffers: returns ``(dWT, dRT, g_in, sensitivity)`` (the
+    transposed weight gradients, the input-time gradients, zeros without ``want_g_in``, and the
+    largest ``|d t_spike / d V|``); ``lamV, lamI`` become dL/d(initial state)."""
+    dWT = np.zeros(log.weights_t.shape)  # not zeros_like: calloc, no second pass over memory
+    dRT = np.zeros(log.recurrent_t.shape)
+    g_in = np.zeros(log.input_units.size)
+    sens = np.zeros(1)
+    backward_layer(p, log, T, mu, lamV, lamI, dWT, dRT, g_in, sens, want_g_in, linear)
+    return dWT, dRT, g_in, float(sens[0])
+
+
 @leaf
 def reverse_loop(p, log_t, log_code, log_f, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV,
                  lamI, dWT, dRT, g_in, sensitivity, want_g_in, seg_states, flags, work, pend):
@@ -175,17 +187,12 @@ def backward_network(network, res, mu, lamV, lamI, sensitivities=None, input_gra
     g_in = None
     for l in range(n - 1, -1, -1):
         log = res.layers[l].log
-        WT, RT = log.weights_t, log.recurrent_t
-        dWT = np.zeros(WT.shape)  # not zeros_like: calloc, no second pass over the memory
-        dRT = np.zeros(RT.shape)
-        g_in = np.zeros(log.input_units.size)
-        sens = np.zeros(1)
-        backward_layer(p, log, float(res.T), mu[l], lamV[l], lamI[l], dWT, dRT, g_in, sens,
-                       l > 0 or input_grads)
+        dWT, dRT, g_in, sens = layer_gradients(p, log, float(res.T), mu[l], lamV[l], lamI[l],
+                                               l > 0 or input_grads)
         if sensitivities is not None:
-            sensitivities.insert(0, float(sens[0]))
+            sensitivities.insert(0, sens)
         dW[l] = dWT.T  # views in (n_out, n_in) order
-        dR[l] = dRT.T if RT.shape[0] else None
+        dR[l] = dRT.T if log.recurrent_t.shape[0] else None
         if l > 0:
             mu[l - 1] = mu[l - 1] + g_in
     return dW, dR, (g_in if input_grads else None)
