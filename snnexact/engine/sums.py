@@ -1,10 +1,10 @@
 """Reductions in a fixed order: four interleaved partial sums, so results are reproducible bit
 for bit (independent of how the loop is compiled). They run as four scalar chains: packing the
 chains into vector lanes is the job of LLVM's SLP vectoriser, which Numba leaves off by default
-(it miscompiled; numba PR #8852). With it on (``NUMBA_SLP_VECTORIZE=1``) a 128-term dot
-product in this order (with a row update beside it) ran about 1.5x faster (docs/performance.md,
-issue 13, session 12); snnexact does not turn it on. Keeping a reduction out of a loop keeps
-that loop vectorisable."""
+(it has miscompiled). With it on (``NUMBA_SLP_VECTORIZE=1``) a 128-term dot product in this
+order (with a row update beside it) ran about 1.5x faster (docs/performance.md, issue 13,
+session 12); snnexact does not turn it on. Keeping a reduction out of a loop keeps that loop
+vectorisable."""
 from snnexact.engine.jit import inner
 
 
