@@ -20,8 +20,8 @@ has the implicit length ``dt* (V_m, I_m)``. Reverse mode through that compositio
 States are recomputed segment by segment from the event-log checkpoints with the forward's own
 sweep and its logged interval factors, so memory stays O(events) and the recomputed states
 equal the forward's bit for bit; a layer that kept every state (``checkpoint_every = 1``, small
-layers) is read, not replayed. A model with a linear flow (LIF) needs no states between the
-checkpoints: ``backward_linear.py``.
+layers) is read, not replayed. A model with a linear flow (LIF) needs no states at all (no
+replay, no checkpoint): ``backward_linear.py``.
 The spiking neuron's own voltage term is skipped at its spike (its adjoint is zero there while
 the QIF vector field is infinite).
 """
@@ -46,7 +46,6 @@ def backward_layer(p, log, T, mu, lamV, lamI, dWT, dRT, g_in, sensitivity, want_
     replay) unless ``linear=False``. The buffers are allocated here, in Python, so that the
     compiled loops are leaf kernels."""
     N = lamV.shape[0]
-    K = log.checkpoint_every
     if linear is None:
         linear = model.has_linear_flow(p)
     if linear:
@@ -56,6 +55,7 @@ def backward_layer(p, log, T, mu, lamV, lamI, dWT, dRT, g_in, sensitivity, want_
                        np.ascontiguousarray(RT.T), T, mu, lamV, lamI, dWT, dRT, g_in,
                        sensitivity, bool(want_g_in), np.empty(N), np.empty(N), np.empty(N))
         return
+    K = log.checkpoint_every
     reverse_loop(p, log.times, log.codes, log.factors, log.input_offsets, log.input_units,
                  log.checkpoints, K, log.weights_t, log.recurrent_t, T, mu, lamV, lamI, dWT, dRT,
                  g_in, sensitivity, bool(want_g_in), np.empty((K + 1, *log.checkpoints.shape[1:])),
