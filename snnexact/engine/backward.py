@@ -31,6 +31,7 @@ from snnexact.engine.backward_linear import reverse_linear
 from snnexact.engine.jit import leaf
 from snnexact.engine.sums import ordered_sum
 from snnexact.engine.neurons import interface as model
+from snnexact.engine.scratch import scratch
 from snnexact.engine.simulate import copy_state, replay
 
 
@@ -58,7 +59,8 @@ def backward_layer(p, log, T, mu, lamV, lamI, dWT, dRT, g_in, sensitivity, want_
     K = log.checkpoint_every
     reverse_loop(p, log.times, log.codes, log.factors, log.input_offsets, log.input_units,
                  log.checkpoints, K, log.weights_t, log.recurrent_t, T, mu, lamV, lamI, dWT, dRT,
-                 g_in, sensitivity, bool(want_g_in), np.empty((K + 1, *log.checkpoints.shape[1:])),
+                 g_in, sensitivity, bool(want_g_in),
+                 scratch("reverse_loop.segment", (K + 1, *log.checkpoints.shape[1:])),
                  np.zeros(N, np.bool_), np.empty(N), np.zeros(N))
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from snnexact.engine.jit import inner, leaf
 from snnexact.engine.events import check_input, merge_ties
 from snnexact.engine.network import Network
+from snnexact.engine.scratch import scratch
 from snnexact.engine.neurons import interface as model
 
 STATUS_OK = 0
@@ -107,9 +108,12 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
     max_log = ev_times.shape[0] + budget
     K = checkpoint_every or default_checkpoint_every(rows, N, max_log, state_bytes)
     S = np.empty((rows, N))
-    spike_t, spike_n = np.empty(budget), np.empty(budget, np.int64)
+    # copied out below (their unused spike budget is never touched): reused work buffers
+    spike_t = scratch("run_layer.spike_t", (budget,))
+    spike_n = scratch("run_layer.spike_n", (budget,), np.int64)
+    log_t = scratch("run_layer.log_t", (max_log,))
+    log_code = scratch("run_layer.log_code", (max_log,), np.int64)
     spike_VI = np.empty((budget, 2))
-    log_t, log_code = np.empty(max_log), np.empty(max_log, np.int64)
     log_f = np.empty((max_log, 2))
     ckpt = np.empty((max_log // K + 1, rows, N))
     end_state = np.empty((rows, N))
