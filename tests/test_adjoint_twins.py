@@ -7,7 +7,7 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from reference import adjoint as twin
-from snnexact.engine.neurons import lif, lif_adjoint, qif, qif_adjoint
+from snnexact.engine.neurons import interface, lif, lif_adjoint, qif, qif_adjoint
 from snnexact.engine.neurons.lif import LIFKernel
 
 from tolerances import ADJOINT_TWIN_ATOL, ADJOINT_TWIN_RTOL, scaled_error
@@ -52,7 +52,8 @@ def test_lif_interval_vjp(data, n, dt):
     m = data.draw(st.integers(-1, n - 1))  # -1: no neuron spikes at the end
     x = math.exp(-dt / TAU)
     lv, li = lamV.copy(), lamI.copy()  # the kernel erases lamV[m] (the reset) itself
-    g = lif_adjoint.interval_vjp(LIFKernel(TAU, 1.0), np.stack([V0, I0]), lv, li, x,
+    S = np.stack([V0, I0])  # S_end (not read) gets the same array
+    g = lif_adjoint.interval_vjp(LIFKernel(TAU, 1.0), S, S, lv, li, x,
                                  -math.expm1(-dt / TAU), dt, m, np.zeros(n, np.bool_),
                                  np.zeros(n))
     if m >= 0:
@@ -109,11 +110,15 @@ def test_qif_one_vjp(V0, I0, lv, li, frac, spiking):
                 twin.qif_one_vjp(V0, I0, lv, li, dt, TAU, spiking))
 
 
-@pytest.mark.parametrize("dt", [0.01, 0.2, 1.0], ids=["short series", "long series", "exact"])
+@pytest.mark.parametrize("dt", [0.01, 0.2, 1.0, 60 * TAU],
+                         ids=["short series", "long series", "exact", "x below X_MIN"])
+@pytest.mark.parametrize("scale", [1.0, 1e-99, 1e-60, 1e60, 1e99])
 @given(data=st.data(), n=st.integers(1, 4))
-def test_qif_interval_vjp(dt, data, n):
+def test_qif_interval_vjp(dt, scale, data, n):
     """The vectorised pass (both series lengths) and the flagged exact redo (large |z|,
-    reset starts, the neuron spiking at the end)."""
+    reset starts, the neuron spiking at the end, start pairs ``(y, y')`` of any magnitude the
+    forward keeps, whose end the forward may have renormalised, and intervals so long that
+    ``x < X_MIN``). The end state is the forward's own flow of the start (``event_flow``)."""
     V0 = np.array(data.draw(st.lists(starts, min_size=n, max_size=n)))
     I0 = np.array(data.draw(st.lists(currents, min_size=n, max_size=n)))
     lamV, lamI = (np.array(data.draw(st.lists(st.floats(-2, 2, **finite), min_size=n,
@@ -135,7 +140,11 @@ def test_qif_interval_vjp(dt, data, n):
     lv, li = lamV.copy(), lamI.copy()
     S = np.empty((qif.STATE_ROWS, n))
     qif.init_state(QK, V0, I0, S)  # (y, y', c) = (1, -V0, I0), or (0, 1, I0) for V0 = -inf
-    g = qif_adjoint.interval_vjp(QK, S, lv, li, x, s, dt, m, np.zeros(n, np.bool_), np.zeros(n))
+    S[:2] *= scale  # the ratio y'/y is the state; the forward keeps |y| + |y'| in [1e-100, 1e100]
+    end = np.empty_like(S)
+    interface.event_flow(QK, S, end, np.zeros(n, np.bool_), x, s, m, np.empty((0, n)))
+    g = qif_adjoint.interval_vjp(QK, S, end, lv, li, x, s, dt, m, np.zeros(n, np.bool_),
+                                 np.zeros(n))
     assert_twin(lv, ref[0])
     assert_twin(li, ref[1])
     assert scaled_error(g, ref[2], ADJOINT_TWIN_RTOL, ADJOINT_TWIN_ATOL * n) <= 1
@@ -153,7 +162,8 @@ def test_general_lif_interval_vjp(ratio, data, n, dt):
     V0, I0, lamV, lamI = (np.array(data.draw(arr)) for _ in range(4))
     m = data.draw(st.integers(-1, n - 1))
     lv, li = lamV.copy(), lamI.copy()
-    g = lif_general_adjoint.interval_vjp(p, np.stack([V0, I0]), lv, li, math.exp(-dt / TAU), dt,
+    S = np.stack([V0, I0])  # S_end (not read) gets the same array: no extra compilation
+    g = lif_general_adjoint.interval_vjp(p, S, S, lv, li, math.exp(-dt / TAU), dt,
                                          dt, m, np.zeros(n, np.bool_), np.zeros(n))
     ref = twin.general_lif_interval_vjp(V0, I0, lamV, lamI, dt, TAU, ratio * TAU, -0.2, 1.7, m)
     assert_twin(lv, ref[0])

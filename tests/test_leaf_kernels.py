@@ -42,7 +42,7 @@ def verb_calls(p):
         ("spike_sweep", (S.copy(), np.empty_like(S), flags, x, s, 1, rng.normal(size=(N, N)), x, s)),
         ("key_dt", (0.5,)), ("key_gap_dt", (0.25, 0.5)),
         ("reset_neuron", (S.copy(), 0)), ("add_current", (S.copy(), lam())),
-        ("interval_vjp", (S, lam(), lam(), x, s, 0.001, -1, flags, np.empty(N))),
+        ("interval_vjp", (S, S, lam(), lam(), x, s, 0.001, -1, flags, np.empty(N))),
         ("neuron_VI", (S, 0)),
         ("input_time_adjoint", (lam(), lam(), np.empty(N))),
         ("spike_tied_to_previous", (0.5, 0.001)),

@@ -19,7 +19,8 @@ has the implicit length ``dt* (V_m, I_m)``. Reverse mode through that compositio
 
 States are recomputed segment by segment from the event-log checkpoints with the forward's own
 sweep and its logged interval factors, so memory stays O(events) and the recomputed states
-equal the forward's bit for bit; a layer that kept every state (``checkpoint_every = 1``, small
+equal the forward's bit for bit; each interval's pull-back sees the states at both of its ends
+(QIF reads the flowed end instead of recomputing it); a layer that kept every state (``checkpoint_every = 1``, small
 layers) is read, not replayed. A model with a linear flow (LIF) needs no states at all (no
 replay, no checkpoint): ``backward_linear.py``.
 The spiking neuron's own voltage term is skipped at its spike (its adjoint is zero there while
@@ -80,7 +81,7 @@ def layer_gradients(p, log, T, mu, lamV, lamI, want_g_in=True, linear=None):
 def reverse_loop(p, log_t, log_code, log_f, in_offsets, in_units, ckpts, K, WT, RT, T, mu, lamV,
                  lamI, dWT, dRT, g_in, sensitivity, want_g_in, seg_states, flags, work, pend):
     """``backward_layer`` with the replay, on its buffers: ``seg_states`` (K + 1, state rows,
-    N) the states of a segment, ``flags, work`` scratch, ``pend`` zeros."""
+    N) the states of a segment and the one after it, ``flags, work`` scratch, ``pend`` zeros."""
     N = lamV.shape[0]
     E = log_t.shape[0]
     recurrent = RT.shape[0] > 0
@@ -96,12 +97,18 @@ def reverse_loop(p, log_t, log_code, log_f, in_offsets, in_units, ckpts, K, WT, 
     for seg in range(last_seg, -1, -1):
         a = seg * K
         b = min(a + K, E)
-        # the intervals e_hi..a need the states after events a..e_hi - 1 only; with every
-        # state kept (K = 1) that is the checkpoint itself (the replay is then empty)
+        # the intervals e_hi..a start at the states after events a..e_hi - 1 (with every state
+        # kept, K = 1, that is the checkpoint itself: the replay is then empty) and end at the
+        # states after events a + 1..e_hi: the next checkpoint, or at T the flow to T
         e_hi = E if seg == last_seg else b - 1
         states = seg_states
         copy_state(states[0], ckpts[seg])
         replay(p, states, flags, log_t, log_code, log_f, a, e_hi, in_offsets, in_units, WT, RT)
+        if seg == last_seg:
+            x, s = model.interval_factors(p, T - (0.0 if E == 0 else log_t[E - 1]))
+            model.event_flow(p, states[E - a], states[E - a + 1], flags, x, s, -1, RT)
+        else:
+            copy_state(states[K], ckpts[seg + 1])
         for e in range(e_hi, a - 1, -1):
             # ---- interval e: from event e-1 (or 0) to event e (or T)
             t0 = 0.0 if e == 0 else log_t[e - 1]
@@ -113,7 +120,8 @@ def reverse_loop(p, log_t, log_code, log_f, in_offsets, in_units, ckpts, K, WT, 
                 x, s = log_f[e, 0], log_f[e, 1]
             else:
                 x, s = model.interval_factors(p, dt)
-            g_dt = model.interval_vjp(p, states[j], lamV, lamI, x, s, dt, m, flags, work)
+            g_dt = model.interval_vjp(p, states[j], states[j + 1], lamV, lamI, x, s, dt, m, flags,
+                                      work)
             pended = False
             Vm, Im = model.neuron_VI(p, states[j], m) if m >= 0 else (0.0, 0.0)
             if m >= 0 and e >= 1 and model.spike_tied_to_previous(p, Vm, dt):

@@ -204,12 +204,15 @@ def add_current(p, S, w):
 # ----------------------------------------------------------------------------- adjoint verbs
 
 @_verb
-def interval_vjp(p, S, lamV, lamI, x, s, dt, m, flags, work):
+def interval_vjp(p, S, S_end, lamV, lamI, x, s, dt, m, flags, work):
     """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one interval of length
     ``dt`` (factors ``x, s``) that starts at the layer state ``S`` and ends with a spike of
     neuron ``m`` (``-1``: no spike), in place; return ``g_dt = sum_n lam_n . F(z_n(end))``,
     the derivative with respect to the interval length. ``lamV[m]`` is zero after it (its
-    reset erases it). ``flags``, ``work``: scratch arrays of length n."""
+    reset erases it). ``S_end``: the state after the event that ends the interval (the
+    forward's own flow of ``S``, then that event's jump or reset; at ``T`` the flow alone),
+    which a model may read instead of recomputing the end. ``flags``, ``work``: scratch arrays
+    of length n."""
 
 
 @_verb

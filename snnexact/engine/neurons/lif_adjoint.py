@@ -49,9 +49,10 @@ def spike_time_grad(p, V0, I0):
 
 
 @jit
-def interval_vjp(p, S, lamV, lamI, x, s, dt, m, flags, work):
+def interval_vjp(p, S, S_end, lamV, lamI, x, s, dt, m, flags, work):
     """Pull the adjoint ``(lamV, lamI)`` of every neuron back over one interval (in place) and
-    return ``g_dt = sum_n lam_n . F(z_n(end))``. The Jacobian does not depend on the state;
+    return ``g_dt = sum_n lam_n . F(z_n(end))``. The Jacobian does not depend on the state (and
+    the end state is two multiply-adds from ``S``: ``S_end`` is not read);
     ``lamV[m]`` of the neuron ``m >= 0`` that spikes at the end is erased by its reset first.
     ``work``: scratch array of length n (the terms of ``tau g_dt``, summed afterwards in a fixed
     order so that this loop vectorises; the common factor ``1/tau`` is applied once to the sum,

@@ -47,10 +47,11 @@ def spike_time_grad(p, V0, I0):
 
 
 @jit
-def interval_vjp(p, S, lamV, lamI, x, s, dt, m, flags, work):
+def interval_vjp(p, S, S_end, lamV, lamI, x, s, dt, m, flags, work):
     """Pull the adjoint of every neuron back over one interval (in place); return
     ``g_dt = sum_n lam_n . F(z_n(end))``. ``lamV[m]`` of the neuron ``m >= 0`` that spikes at
-    the end is erased by its reset first. ``work``: scratch for the terms of ``g_dt``."""
+    the end is erased by its reset first. ``work``: scratch for the terms of ``g_dt``;
+    ``S_end`` is not read."""
     if m >= 0:
         lamV[m] = 0.0
     xs = math.exp(-dt / p.tau_s)

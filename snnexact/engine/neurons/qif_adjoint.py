@@ -146,46 +146,72 @@ def _css_series(z, short):
     return C, S, D
 
 
-@jit
-def interval_vjp(p, state, lamV, lamI, x, s, dt, m, flags, work):
-    """Pull the adjoint of every neuron back over one interval (in place); return ``g_dt``.
-    ``state``: the layer state ``(y, y', c)`` at the interval start (``V0 = -y'/y``,
-    ``I0 = c``).
+# The end state the forward logged is the flow of the start state unless the forward
+# renormalised the pair (y, y') (qif.exact_end: only when its magnitude leaves [1e-100, 1e100]).
+# Over one interval with |z| <= Z_SERIES_MAX the flow matrix and its inverse have entries below
+# 1.13 (1 + |c| s), and y' is scaled by x: a start magnitude inside [MAG_LO, MAG_HI] with
+# |c| s <= CS_MAX and x >= X_MIN cannot leave the forward's range, so the end is read as is;
+# anything else is redone from the start state alone (one_vjp).
+MAG_LO, MAG_HI = 1e-50, 1e50
+CS_MAX = 1e20
+X_MIN = 1e-25
 
-    First a branch-free pass with the series form (the shortest series that is exact for the
+
+@jit
+def interval_vjp(p, state, end, lamV, lamI, x, s, dt, m, flags, work):
+    """Pull the adjoint of every neuron back over one interval (in place); return ``g_dt``.
+    ``state``: the layer state ``(y0, y0', c)`` at the interval start (``V0 = -y0'/y0``,
+    ``I0 = c``); ``end``: the state after the event that ends it, whose ``(y, y')`` rows are
+    the forward's flow ``Y = y0 C + y0' s S``, ``x Y'`` with ``Y' = y0' C - c s y0 S``
+    (``Y = y0 y``, ``Y' = y0 y'``), for every neuron but the one reset there.
+
+    So ``V = -x Y'/Y``, ``du/du0 = (y0/Y)^2`` and ``du/dc = -(Y'_c/Y - (Y'/Y)(Y_c/Y))`` with
+    ``Y_c = y0 y_c = -y0 s^2 S/2 - y0' s^3 D`` and ``Y'_c = y0 y'_c = -y0' s^2 S/2 - y0 s S +
+    c y0 s^3 D``: one division per neuron, and ``C`` is not needed.
+
+    One branch-free pass with the series form (the shortest series that is exact for the
     largest ``|z|`` of the layer, as in the forward sweep) that vectorises; neurons outside it
-    (large ``|z|``, a reset start ``V0 = -inf``, or the neuron ``m`` spiking at the end) are
-    flagged and redone exactly one by one. ``flags``, ``work``: scratch arrays of length n.
+    (large ``|z|``, a reset start ``y0 = 0``, the neuron ``m`` spiking at the end, an end at
+    or past the pole, or a pair the forward may have renormalised) are flagged and redone
+    exactly one by one. ``flags``, ``work``: scratch arrays of length n.
     """
-    tau = p.tau
+    rtau = 1.0 / p.tau
     xx = x * x
     s2 = s * s
+    hs2 = 0.5 * s2
     s3 = s2 * s
-    I0 = state[2]
+    q_, p_, I0 = state[0], state[1], state[2]
+    Y_, xYp_ = end[0], end[1]
     n_long = 0  # neurons outside the short series' range: a count (an integer reduction
     for n in range(I0.shape[0]):  # vectorises; a floating-point max would run serially)
         n_long += abs(I0[n]) * s2 > Z_SHORT
     short = n_long == 0
+    redo_all = x < X_MIN
     n_flag = 0
     for n in range(I0.shape[0]):
         c = I0[n]
-        u0, _ = model.neuron_VI(p, state, n)  # V0
+        q0 = q_[n]
+        p0 = p_[n]
         z = -c * s2
-        C, S, D = _css_series(z, short)
-        y = C - u0 * s * S
-        yp = -u0 * C - c * s * S
-        y_c = -s2 * S / 2 + u0 * s3 * D
-        yp_c = u0 * s2 * S / 2 - s * S + c * s3 * D
-        inv = 1.0 / y
-        V = -x * yp * inv
+        _, S, D = _css_series(z, short)
+        A = hs2 * S
+        B = s3 * D
+        Y_c = -(A * q0 + B * p0)
+        Yp_c = B * (c * q0) - A * p0 - (s * S) * q0
+        Y = Y_[n]
+        inv = 1.0 / Y
+        V = -xYp_[n] * inv
         I = c * xx
         lv = lamV[n]
         li = lamI[n]
-        new_v = lv * x * inv * inv
-        new_i = -lv * x * (yp_c * y - yp * y_c) * inv * inv + li * xx
-        contrib = (lv * (V * V - V + I) - 2.0 * li * I) / tau
+        q = q0 * inv                # 1/y
+        new_v = lv * x * q * q
+        new_i = -lv * (x * (Yp_c * inv) + V * (Y_c * inv)) + li * xx
+        contrib = (lv * (V * V - V + I) - 2.0 * li * I) * rtau
+        mag = q0 + abs(p0)
         # huge |V| (V^2 may overflow, or y nearly 0): redone in the overflow-free exact form
-        bad = (abs(z) > Z_SERIES_MAX) | (u0 == -math.inf) | (n == m) | (abs(V) >= 1e100)
+        bad = ((abs(z) > Z_SERIES_MAX) | (q0 == 0.0) | (n == m) | (Y <= 0.0) | (abs(V) >= 1e100)
+               | (mag < MAG_LO) | (mag > MAG_HI) | (abs(c) * s > CS_MAX) | redo_all)
         flags[n] = bad
         n_flag += bad
         lamV[n] = lv if bad else new_v
