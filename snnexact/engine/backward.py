@@ -20,9 +20,9 @@ has the implicit length ``dt* (V_m, I_m)``. Reverse mode through that compositio
 States are recomputed segment by segment from the event-log checkpoints with the forward's own
 sweep and its logged interval factors, so memory stays O(events) and the recomputed states
 equal the forward's bit for bit; each interval's pull-back sees the states at both of its ends
-(QIF reads the flowed end instead of recomputing it); a layer that kept every state (``checkpoint_every = 1``, small
-layers) is read, not replayed. A model with a linear flow (LIF) needs no states at all (no
-replay, no checkpoint): ``backward_linear.py``.
+(QIF reads the flowed end instead of recomputing it). A layer that kept every state
+(``checkpoint_every = 1``, small layers) is read, not replayed. A model with a linear flow
+(LIF) needs no states at all (no replay, no checkpoint): ``backward_linear.py``.
 The spiking neuron's own voltage term is skipped at its spike (its adjoint is zero there while
 the QIF vector field is infinite).
 """

@@ -108,7 +108,7 @@ def run_layer(p, ev_times, ev_offsets, ev_units, WT, RT, T, budget, V0, I0, chec
     max_log = ev_times.shape[0] + budget
     K = checkpoint_every or default_checkpoint_every(rows, N, max_log, state_bytes)
     S = np.empty((rows, N))
-    # copied out below (their unused spike budget is never touched): reused work buffers
+    # copied out at the end: per-thread work buffers (scratch.py), no fresh pages per call
     spike_t = scratch("run_layer.spike_t", (budget,))
     spike_n = scratch("run_layer.spike_n", (budget,), np.int64)
     log_t = scratch("run_layer.log_t", (max_log,))
