@@ -112,13 +112,14 @@ def test_qif_one_vjp(V0, I0, lv, li, frac, spiking):
 
 @pytest.mark.parametrize("dt", [0.01, 0.2, 1.0, 60 * TAU],
                          ids=["short series", "long series", "exact", "x below X_MIN"])
-@pytest.mark.parametrize("scale", [1.0, 1e-99, 1e-60, 1e60, 1e99])
+@pytest.mark.parametrize("scale", [1.0, 1e-30, 1e30, 1e-60, 1e60, 1e-99, 1e99])
 @given(data=st.data(), n=st.integers(1, 4))
 def test_qif_interval_vjp(dt, scale, data, n):
     """The vectorised pass (both series lengths) and the flagged exact redo (large |z|,
     reset starts, the neuron spiking at the end, start pairs ``(y, y')`` of any magnitude the
-    forward keeps, whose end the forward may have renormalised, and intervals so long that
-    ``x < X_MIN``). The end state is the forward's own flow of the start (``event_flow``)."""
+    forward keeps: read in the fast pass up to 1e30, redone beyond 1e50, where the forward may
+    have renormalised the end; and intervals so long that ``x < X_MIN``). The end state is the
+    forward's own flow of the start (``event_flow``)."""
     V0 = np.array(data.draw(st.lists(starts, min_size=n, max_size=n)))
     I0 = np.array(data.draw(st.lists(currents, min_size=n, max_size=n)))
     lamV, lamI = (np.array(data.draw(st.lists(st.floats(-2, 2, **finite), min_size=n,
