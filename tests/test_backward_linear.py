@@ -7,7 +7,7 @@ import pytest
 import snnexact
 from snnexact.engine.backward import layer_gradients
 from snnexact.engine.neurons import interface as model
-from snnexact.engine.simulate import replay
+from snnexact.engine.simulate import replay_states
 from reference.lif_layer_adjoint import EXTENDED, lif_layer_adjoint
 
 from helpers import random_case
@@ -85,7 +85,7 @@ def test_the_log_holds_the_replayed_factors_and_states(model_name):
             assert tuple(log.factors[e]) == model.interval_factors(p, log.times[e] - starts[e])
         states = np.empty((E + 1, *log.checkpoints.shape[1:]))
         states[0] = log.checkpoints[0]
-        replay(p, states, np.zeros(n, np.bool_), log.times, log.codes, log.factors, 0, E,
+        replay_states(p, states, np.zeros(n, np.bool_), log.times, log.codes, log.factors, 0, E,
                log.input_offsets, log.input_units, log.weights_t, log.recurrent_t)
         spiking = np.flatnonzero(log.codes >= 0)
         assert len(spiking) == layer.n_spikes == len(log.spike_VI)

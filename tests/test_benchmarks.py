@@ -36,4 +36,17 @@ def test_run_all_quick_synthetic_writes_every_figure(tmp_path):
         assert EPOCH_KEYS <= set(res["epoch"][key])
         assert res["epoch"][key]["bitwise_identical"] is True
         assert all(len(ts) == 2 for ts in res["epoch"][key]["rounds"].values())
-    assert set(res["cold_start"]) == {"empty_cache", "filled_cache"}
+    assert set(res["cold_start"]) == {"empty_cache", "empty_cache_runs", "filled_cache"}
+
+
+def test_cold_start_reports_the_median_run():
+    sys.path.insert(0, str(RUN_ALL.parent))
+    try:
+        import run_all
+    finally:
+        sys.path.remove(str(RUN_ALL.parent))
+    runs = [{"lif_first_call_s": a, "qif_first_call_s": b, "i": i}
+            for i, (a, b) in enumerate([(3.0, 6.0), (2.0, 5.0), (4.0, 4.5), (3.5, 6.0)])]
+    assert run_all.median_run(runs[:3])["i"] == 2  # sums 9.0, 7.0, 8.5
+    assert run_all.median_run(runs)["i"] == 2      # 7.0, 8.5 | 9.0, 9.5: the lower middle
+    assert run_all.median_run(runs[:1])["i"] == 0

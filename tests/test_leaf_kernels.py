@@ -63,12 +63,15 @@ LEAF_SCRIPT = textwrap.dedent("""
     import importlib, pkgutil
     import numpy as np
     import snnexact
+    from snnexact.engine.traces import layer_states
     from numba.core.registry import CPUDispatcher
     from numba.core.types import Array
     for neuron in (snnexact.LIF(0.02), snnexact.QIF(0.02), snnexact.LIF(0.02, tau_s=0.007)):
         net = snnexact.Network(neuron, (3, 4, 2), recurrent=True)
         params = net.init_params(1, w_mean=2.0, w_std=1.0)
         snnexact.value_and_grad(net, params, [0.01, 0.02, 0.03], [0, 1, 2], 0, 0.2)
+        res = snnexact.simulate(net, params, [0.01, 0.02, 0.03], [0, 1, 2], 0.2)
+        layer_states(net, res, 0)  # the replay's Python entry (traces)
     def holds_array(t):
         return isinstance(t, Array) or any(holds_array(x) for x in getattr(t, "types", ()))
     found = 0
@@ -96,7 +99,7 @@ def test_no_leaf_kernel_returns_an_array(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     found = int(run.stdout.strip().splitlines()[-1].split(":")[1])
     assert found >= 9  # event_loop, earliest_spike, add_input_event, replay, copy_state,
-    # reverse_loop, two sums, the QIF sweep
+    # reverse_loop, two sums, the QIF sweep, replay_states
 
 
 def test_inner_kernel_refuses_python_calls_and_has_a_python_twin():

@@ -33,7 +33,7 @@ from snnexact.engine.jit import leaf
 from snnexact.engine.sums import ordered_sum
 from snnexact.engine.neurons import interface as model
 from snnexact.engine.scratch import scratch
-from snnexact.engine.simulate import copy_state, replay
+from snnexact.engine.simulate import copy_state, flow_to_end, replay
 
 
 def backward_layer(p, log, T, mu, lamV, lamI, dWT, dRT, g_in, sensitivity, want_g_in,
@@ -96,7 +96,7 @@ def reverse_loop(p, log_t, log_code, log_f, in_offsets, in_units, ckpts, K, WT, 
     last_seg = E // K
     for seg in range(last_seg, -1, -1):
         a = seg * K
-        b = min(a + K, E)
+        b = a + K if a + K < E else E
         # the intervals e_hi..a start at the states after events a..e_hi - 1 (with every state
         # kept, K = 1, that is the checkpoint itself: the replay is then empty) and end at the
         # states after events a + 1..e_hi: the next checkpoint, or at T the flow to T
@@ -106,7 +106,7 @@ def reverse_loop(p, log_t, log_code, log_f, in_offsets, in_units, ckpts, K, WT, 
         replay(p, states, flags, log_t, log_code, log_f, a, e_hi, in_offsets, in_units, WT, RT)
         if seg == last_seg:
             x, s = model.interval_factors(p, T - (0.0 if E == 0 else log_t[E - 1]))
-            model.event_flow(p, states[E - a], states[E - a + 1], flags, x, s, -1, RT)
+            flow_to_end(p, states[E - a], states[E - a + 1], flags, x, s, RT)
         else:
             copy_state(states[K], ckpts[seg + 1])
         for e in range(e_hi, a - 1, -1):
@@ -139,7 +139,8 @@ def reverse_loop(p, log_t, log_code, log_f, in_offsets, in_units, ckpts, K, WT, 
             elif m >= 0:
                 D = g_dt + G
                 _, dt_dV0, dt_dI0 = model.spike_time_grad(p, Vm, Im)
-                sensitivity[0] = max(sensitivity[0], abs(dt_dV0))
+                if abs(dt_dV0) > sensitivity[0]:
+                    sensitivity[0] = abs(dt_dV0)
                 lamV[m] += D * dt_dV0
                 lamI[m] += D * dt_dI0
             else:

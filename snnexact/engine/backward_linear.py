@@ -76,7 +76,8 @@ def reverse_linear(p, log_t, log_code, log_f, spike_VI, end_state, in_offsets, i
         if m >= 0:
             D = g_dt + G
             _, dt_dV0, dt_dI0 = model.spike_time_grad(p, V0, I0)
-            sensitivity[0] = max(sensitivity[0], abs(dt_dV0))
+            if abs(dt_dV0) > sensitivity[0]:
+                sensitivity[0] = abs(dt_dV0)
             dV, dI = D * dt_dV0, D * dt_dI0
             if recurrent:  # lam_m changes by the reset (pulled back) and, after, by (dV, dI)
                 rV, rI = model.neuron_pullback(p, reset_V, 0.0, x, s)

@@ -62,18 +62,35 @@ def add_input_event(p, S, k, in_offsets, in_units, WT):
         model.add_current(p, S, WT[in_units[j]])
 
 
-@leaf
+@inner
 def replay(p, states, flags, log_t, log_code, log_f, a, b, in_offsets, in_units, WT, RT):
     """Recompute the layer states after events ``a..b-1`` with the forward's own operations and
     the interval factors it logged (``log_f``), so they equal the forward's bit for bit:
     ``states[j]`` = the state after ``a + j`` events, from ``states[0]`` (given: the state after
-    ``a`` events). ``flags``: scratch."""
+    ``a`` events). ``flags``: scratch.
+
+    An inner kernel, like ``flow_to_end``: Numba compiles a verb once per set of caller flags,
+    and the verbs call ``event_flow`` too (``composed.spike_sweep``), so a kernel with a
+    CPython wrapper calling it directly would compile it a second time."""
     for e in range(a, b):
         j = e - a
         code = log_code[e]
         model.event_flow(p, states[j], states[j + 1], flags, log_f[e, 0], log_f[e, 1], code, RT)
         if code < 0:
             add_input_event(p, states[j + 1], -1 - code, in_offsets, in_units, WT)
+
+
+@leaf
+def replay_states(p, states, flags, log_t, log_code, log_f, a, b, in_offsets, in_units, WT, RT):
+    """``replay``, callable from Python."""
+    replay(p, states, flags, log_t, log_code, log_f, a, b, in_offsets, in_units, WT, RT)
+
+
+@inner
+def flow_to_end(p, S, out, flags, x, s, RT):
+    """The flow of every neuron of ``S`` by ``(x, s)`` into ``out`` with no event at its end
+    (``event_flow`` with ``m = -1``), for kernels with a CPython wrapper (see ``replay``)."""
+    model.event_flow(p, S, out, flags, x, s, -1, RT)
 
 
 # ----------------------------------------------------------------------------- event loop
@@ -171,7 +188,7 @@ def earliest_spike(p, S, flags, words, keys, which, t_cur, t_end, last):
                 m += 1
                 w &= w - np.uint64(1)
         elif w != 0:
-            for n in range(8 * i, min(8 * i + 8, flags.shape[0])):
+            for n in range(8 * i, 8 * i + 8 if 8 * i + 8 < flags.shape[0] else flags.shape[0]):
                 if flags[n]:
                     which[m] = n
                     m += 1
@@ -179,7 +196,8 @@ def earliest_spike(p, S, flags, words, keys, which, t_cur, t_end, last):
     for i in range(m):
         k = model.spike_key(p, S, which[i], horizon)
         keys[i] = k
-        k_best = min(k_best, k)
+        if k < k_best:  # min(), without compiling the builtin's overload
+            k_best = k
     t_best = math.inf
     who = -1
     if k_best == math.inf:

@@ -4,7 +4,7 @@ flow between events. Memory is events x neurons: meant for one sample, not for t
 import numpy as np
 
 from snnexact.engine.neurons import interface as model
-from snnexact.engine.simulate import replay
+from snnexact.engine.simulate import replay_states
 
 
 def layer_states(network, result, layer):
@@ -16,7 +16,7 @@ def layer_states(network, result, layer):
     p = network.neuron.kernel
     states = np.empty((E + 1, *log.checkpoints.shape[1:]))
     states[0] = log.checkpoints[0]
-    replay(p, states, np.zeros(n, np.bool_), log.times, log.codes, log.factors, 0, E,
+    replay_states(p, states, np.zeros(n, np.bool_), log.times, log.codes, log.factors, 0, E,
            log.input_offsets, log.input_units, log.weights_t, log.recurrent_t)
     Vb, Ib = np.empty((E + 1, n)), np.empty((E + 1, n))
     for j in range(E + 1):

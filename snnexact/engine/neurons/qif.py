@@ -243,7 +243,9 @@ def sweep(p, S, out, flags, x, s):
     level = np.int64(0)  # not the literal 0: Numba would compile _sweep_level for it too
     for n in range(S.shape[1]):
         a = abs(c_[n]) * s2  # == abs(z)
-        level = max(level, (a > Z_SHORT) + (a > Z_SERIES_MAX))
+        lv = (a > Z_SHORT) + (a > Z_SERIES_MAX)
+        if lv > level:
+            level = lv
     return _sweep_level(S, out, flags, x, s, level)
 
 
