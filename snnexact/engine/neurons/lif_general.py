@@ -77,7 +77,8 @@ def psp_kernel(t, tau_m, tau_s):
     """``K(t)``: the voltage response to a unit current at ``t = 0`` (module docstring)."""
     z = abs(t * (1.0 / tau_s - 1.0 / tau_m))
     phi = 1.0 if z == 0.0 else -math.expm1(-z) / z
-    return (t / tau_m) * math.exp(-t / max(tau_m, tau_s)) * phi
+    tau_slow = tau_s if tau_s > tau_m else tau_m  # max(): see sweep
+    return (t / tau_m) * math.exp(-t / tau_slow) * phi
 
 
 @jit
@@ -157,7 +158,7 @@ def bracketed_spike_time(p, V0, I0, horizon):
     W0 = V0 - p.v_leak
     t_e = extremum_time(p, V0, I0)
     if t_e < math.inf or horizon < math.inf:
-        t1 = min(t_e, horizon)
+        t1 = horizon if horizon < t_e else t_e  # min()
         g1, _ = _g(p, W0, I0, t1)
         if g1 > 0.0 or (g1 == 0.0 and t1 < t_e):
             return _root(p, W0, I0, 0.0, t1)
@@ -170,7 +171,7 @@ def bracketed_spike_time(p, V0, I0, horizon):
         return math.inf
     if not p.v_leak > p.theta:
         return math.inf
-    step = max(p.tau_m, p.tau_s)
+    step = p.tau_s if p.tau_s > p.tau_m else p.tau_m  # max()
     hi = lo + step
     for _ in range(_MAX_ITER * 6):
         g2, _ = _g(p, W0, I0, hi)
@@ -216,7 +217,8 @@ def sweep(p, S, out, flags, x, s):
     dt = s
     xs = math.exp(-dt / p.tau_s)
     K = psp_kernel(dt, p.tau_m, p.tau_s)
-    Kb = psp_kernel(min(dt, psp_peak_time(p.tau_m, p.tau_s)), p.tau_m, p.tau_s)
+    t_peak = psp_peak_time(p.tau_m, p.tau_s)
+    Kb = psp_kernel(t_peak if t_peak < dt else dt, p.tau_m, p.tau_s)  # K(min(dt, t_peak))
     v_leak, r, theta = p.v_leak, p.r, p.theta
     V_, I_, Vo, Io = S[0], S[1], out[0], out[1]
     n_flag = 0
@@ -226,7 +228,11 @@ def sweep(p, S, out, flags, x, s):
         Ve = (W0 * x + rI * K) + v_leak
         Vo[n] = Ve
         Io[n] = I_[n] * xs
-        f = (Ve >= theta) | (v_leak + max(W0, W0 * x) + max(rI, 0.0) * Kb >= theta)
+        # max(W0, W0 x) and max(rI, 0) as comparisons, with the builtin's choice (the second
+        # argument if it is larger): the builtin compiles once per calling kernel's flags
+        W_max = W0 * x if W0 * x > W0 else W0
+        rI_pos = 0.0 if 0.0 > rI else rI
+        f = (Ve >= theta) | (v_leak + W_max + rI_pos * Kb >= theta)
         flags[n] = f
         n_flag += f
     return n_flag
