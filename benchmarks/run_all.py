@@ -2,6 +2,7 @@
 """All performance figures of docs/performance.md in one run, for LIF and QIF.
 
     python benchmarks/run_all.py [--json OUT] [--quick] [--synthetic] [--skip-cold-start]
+                                [--cold-repeats N]
 
 Measures and prints, for each model:
 
