@@ -81,6 +81,8 @@ def parse_args(argv=None):
         p.error("--repeats must be >= 1")
     if a.epoch_rounds < 1:
         p.error("--epoch-rounds must be >= 1")
+    if a.cold_repeats < 1:
+        p.error("--cold-repeats must be >= 1")
     return a
 
 
